@@ -9,7 +9,17 @@
     "author": "sales_process_stages developers",
     "website": "https://example.com/sales_process_stages",
     "depends": ["crm", "mail", "resource"],
-    "data": [],
+    "data": [
+        "security/sales_process_stages_security.xml",
+        "security/ir.model.access.csv",
+        "views/crm_stage_checklist_item_views.xml",
+        "views/crm_lead_checklist_line_views.xml",
+        "views/crm_stage_views.xml",
+        "views/crm_team_views.xml",
+        "views/crm_lead_views.xml",
+        "wizard/crm_lead_stage_move_views.xml",
+        "views/sales_process_stages_menus.xml",
+    ],
     "demo": [],
     "assets": {
         "web.assets_tests": [

@@ -1,1 +1,1 @@
-
+from . import crm_lead_stage_move

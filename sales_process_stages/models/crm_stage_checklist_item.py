@@ -1,0 +1,110 @@
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class CrmStageChecklistItem(models.Model):
+    _name = "crm.stage.checklist.item"
+    _description = "Stage Checklist Item"
+    _order = "stage_id, sequence, id"
+
+    name = fields.Char("Item", required=True, translate=True)
+    description = fields.Text("Description", translate=True)
+    sequence = fields.Integer("Sequence", default=10)
+    active = fields.Boolean("Active", default=True)
+    stage_id = fields.Many2one("crm.stage", string="Stage", required=True, ondelete="cascade", index=True)
+    is_mandatory = fields.Boolean(
+        "Mandatory", default=True,
+        help="An open mandatory item blocks leaving the stage forward. Optional items may be skipped.")
+    # who and when
+    responsible_type = fields.Selection(
+        [("salesperson", "Salesperson of the lead"),
+         ("team_leader", "Team leader"),
+         ("user", "Specific user")],
+        string="Responsible", required=True, default="salesperson")
+    responsible_user_id = fields.Many2one(
+        "res.users", string="Responsible User", domain="[('share', '=', False)]",
+        help="Anyone in the company, also outside sales: an engineer, an analyst.")
+    due_offset = fields.Integer(
+        "Due After", default=1, help="Time after entering the stage when the item is due.")
+    due_offset_unit = fields.Selection(
+        [("hours", "Hours"), ("days", "Days")], string="Due Unit", required=True, default="days")
+    activity_type_id = fields.Many2one(
+        "mail.activity.type", string="Activity Type", ondelete="restrict",
+        default=lambda self: self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False),
+        domain="[('res_model', 'in', (False, 'crm.lead'))]",
+        help="Entering the stage schedules an activity of this type for the responsible. "
+        "Leave empty to track the item on the checklist only.")
+    needs_attachment = fields.Boolean(
+        "Needs an Attachment",
+        help="The item is only done once a file is attached to it or to the lead after the lead entered the stage "
+        "(e.g. the signed contract).")
+
+    _sql_constraints = [
+        ("due_offset_positive", "CHECK(due_offset >= 0)", "The due offset of a checklist item cannot be negative."),
+    ]
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("name")
+    def _check_name(self):
+        for item in self:
+            if not (item.name or "").strip():
+                raise ValidationError(_("A checklist item needs a name."))
+
+    @api.constrains("responsible_type", "responsible_user_id")
+    def _check_responsible_user_id(self):
+        for item in self:
+            if item.responsible_type != "user":
+                continue
+            if not item.responsible_user_id:
+                raise ValidationError(_(
+                    "Checklist item “%(item)s” is assigned to a specific user: choose the user.", item=item.name))
+            if not item.responsible_user_id.active:
+                raise ValidationError(_(
+                    "Checklist item “%(item)s” cannot be assigned to the archived user %(user)s.",
+                    item=item.name, user=item.responsible_user_id.name))
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        items = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return items
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"stage_id", "is_mandatory", "active"} & set(vals):
+            self.env.registry.clear_cache()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()
+        return res
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _get_responsible(self, lead):
+        """User who does the item on ``lead``: the salesperson, the team leader or a named user.
+        Falls back on the other roles, then on the current user, so that every item has someone."""
+        self.ensure_one()
+        if self.responsible_type == "user" and self.responsible_user_id:
+            return self.responsible_user_id
+        if self.responsible_type == "team_leader":
+            return lead.team_id.user_id or lead.user_id or self.env.user
+        return lead.user_id or lead.team_id.user_id or self.env.user
+
+    def _get_deadline(self, start):
+        """Due date of the item for a lead that entered the stage at ``start`` (a UTC datetime)."""
+        self.ensure_one()
+        delta = timedelta(hours=self.due_offset) if self.due_offset_unit == "hours" else timedelta(days=self.due_offset)
+        return fields.Date.context_today(self, start + delta)

@@ -1,0 +1,33 @@
+from odoo import api, fields, models
+
+
+class CrmTeam(models.Model):
+    _inherit = "crm.team"
+
+    # Stage moves policy of the pipeline
+    allow_skip_stages = fields.Boolean(
+        "Leads May Skip Stages", default=True,
+        help="When unchecked, a lead moves forward one stage at a time (winning stays possible).")
+    allow_move_back = fields.Boolean(
+        "Leads May Move Back", default=True,
+        help="When unchecked, a lead cannot go back to an earlier stage of the pipeline.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        teams = super().create(vals_list)
+        if any(not vals.get("allow_skip_stages", True) or not vals.get("allow_move_back", True)
+               for vals in vals_list):
+            self.env.registry.clear_cache()
+        return teams
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"allow_skip_stages", "allow_move_back", "active"} & set(vals):
+            self.env.registry.clear_cache()
+        return res
+
+    @api.model
+    def _get_move_policies(self):
+        """{team_id: (allow_skip_stages, allow_move_back)} of the pipelines restricting moves,
+        cached with the stage rules (see ``crm.stage._get_process_rules``)."""
+        return self.env["crm.stage"]._get_process_rules()["teams"]

@@ -1,0 +1,67 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class CrmLeadStageMove(models.TransientModel):
+    _name = "crm.lead.stage.move"
+    _description = "Move a Lead to a Stage"
+
+    lead_id = fields.Many2one("crm.lead", string="Lead", required=True, ondelete="cascade")
+    team_id = fields.Many2one(related="lead_id.team_id")
+    current_stage_id = fields.Many2one(related="lead_id.stage_id", string="Current Stage")
+    stage_id = fields.Many2one(
+        "crm.stage", string="Move To", required=True,
+        domain="['|', ('team_id', '=', False), ('team_id', '=', team_id), ('id', '!=', current_stage_id)]")
+    blocking = fields.Text("What Is Missing", compute="_compute_blocking")
+    can_force = fields.Boolean(compute="_compute_can_force")
+    force_reason = fields.Text(
+        "Force Reason", help="Sales managers may move past the rules; the reason and what was bypassed "
+        "are recorded in the chatter.")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        lead = self.env["crm.lead"].browse(values.get("lead_id"))
+        if lead and "stage_id" in fields_list and not values.get("stage_id"):
+            rules = self.env["crm.stage"]._get_process_rules()["stages"]
+            values["stage_id"] = lead._get_next_stage_id(rules)
+        return values
+
+    @api.depends("lead_id", "stage_id")
+    def _compute_blocking(self):
+        rules = self.env["crm.stage"]._get_process_rules()
+        for wizard in self:
+            problems = {}
+            if wizard.lead_id and wizard.stage_id and wizard.stage_id != wizard.lead_id.stage_id:
+                problems = wizard.lead_id._get_stage_move_problems(
+                    [(wizard.lead_id, wizard.lead_id.stage_id.id, wizard.stage_id.id)], rules, {})
+            wizard.blocking = "\n".join(problems.get(wizard.lead_id, [])) or False
+
+    def _compute_can_force(self):
+        self.can_force = self.env.user.has_group("sales_team.group_sale_manager")
+
+    def action_move(self):
+        """Move when nothing is missing; else open the lead in a dialog asking for exactly the
+        missing values and open items, whose button moves it through the same gate."""
+        self.ensure_one()
+        if not self.blocking:
+            self.lead_id.write({"stage_id": self.stage_id.id})
+            return {"type": "ir.actions.act_window_close"}
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Move to %(stage)s", stage=self.stage_id.display_name),
+            "res_model": "crm.lead",
+            "res_id": self.lead_id.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("sales_process_stages.crm_lead_view_form_stage_move").id, "form")],
+            "target": "new",
+            "context": {"stage_move_stage_id": self.stage_id.id},
+        }
+
+    def action_force(self):
+        self.ensure_one()
+        if not (self.force_reason or "").strip():
+            raise UserError(_("Say why the move is forced."))
+        self.lead_id.with_context(stage_move_force_reason=self.force_reason.strip()).write(
+            {"stage_id": self.stage_id.id})
+        return {"type": "ir.actions.act_window_close"}
