@@ -236,6 +236,14 @@ class CrmLead(models.Model):
             ], ["lead_id", "stage_id", "name"]):
                 open_lines[line.lead_id.id, line.stage_id.id].append(line.name)
 
+        # a planned next activity is one the rep planned, not a checklist item's
+        checklist_activity_ids = set()
+        if any(stage_rules.get(new, {}).get("require_next_activity") for __, __, new in moves):
+            leads = self.browse([lead.id for lead, __, new in moves
+                                 if stage_rules.get(new, {}).get("require_next_activity")])
+            checklist_activity_ids = set(self.env["crm.lead.checklist.line"].sudo().search_fetch(
+                [("activity_id", "in", leads.activity_ids.ids)], ["activity_id"]).activity_id.ids)
+
         for lead, old, new in moves:
             new_rules = stage_rules.get(new)
             if not new_rules:
@@ -266,7 +274,8 @@ class CrmLead(models.Model):
                 if lead._is_stage_value_missing(name, vals)
             ]
             if new_rules["require_next_activity"] and not any(
-                    activity.date_deadline >= today for activity in lead.activity_ids):
+                    activity.date_deadline >= today and activity.id not in checklist_activity_ids
+                    for activity in lead.activity_ids):
                 missing.append(_("a planned next activity"))
             if missing:
                 problems[lead].append(_(
