@@ -350,7 +350,10 @@ class CrmLead(models.Model):
                 key = (act_vals["res_id"], act_vals["user_id"])
                 rounds[seen[key]].append(index)
                 seen[key] += 1
-        Activity = self.env["mail.activity"].sudo()
+        # Odoo notifies each assignee of each activity (a message per activity): fine for the lead a rep
+        # moves, not for a batch (import, mass edit) where the activities show in "My Activities".
+        Activity = self.env["mail.activity"].sudo().with_context(
+            mail_activity_quick_update=len(leads_by_stage) > 1 or len(self) > 1)
         for indexes in rounds.values():
             activities = Activity.create([activity_vals[index] for index in indexes])
             for index, activity in zip(indexes, activities):
