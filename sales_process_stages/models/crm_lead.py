@@ -21,6 +21,15 @@ class CrmLead(models.Model):
         help="Share of the current stage's mandatory checklist items that are done or skipped (%).")
     # Entry requirements: fields the form marks required (current and next stage), as ",name,name,"
     stage_required_fields = fields.Char("Required Fields", compute="_compute_stage_required_fields")
+    # Loss: where and why
+    lost_stage_id = fields.Many2one(
+        "crm.stage", string="Lost in Stage", compute="_compute_lost_stage_id", store=True, index="btree_not_null",
+        help="Stage the lead was in when it was lost; restoring the lead puts it back there.")
+    lost_competitor_id = fields.Many2one(
+        "res.partner", string="Lost to Competitor", tracking=True, index="btree_not_null",
+        help="The competitor who won the deal.")
+    lost_competitor_name = fields.Char("Competitor Name", tracking=True)
+    lost_note = fields.Text("Lost Note", tracking=True)
     # "Move to Stage" dialog: open mandatory items of the current stage
     stage_move_line_ids = fields.Many2many(
         "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
@@ -48,6 +57,14 @@ class CrmLead(models.Model):
                     names.update(rules[next_stage]["required_fields"])
             lead.stage_required_fields = ",%s," % ",".join(sorted(names)) if names else False
 
+    @api.depends("active")
+    def _compute_lost_stage_id(self):
+        for lead in self:
+            if lead.active:
+                lead.lost_stage_id = False
+            elif not lead.lost_stage_id:
+                lead.lost_stage_id = lead.stage_id
+
     @api.depends("stage_id", "checklist_line_ids.state")
     def _compute_stage_move_line_ids(self):
         for lead in self:
@@ -62,6 +79,9 @@ class CrmLead(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         leads = super().create(vals_list)
+        lost = leads.filtered(lambda lead: not lead.active)
+        if lost:
+            lost._check_loss({})
         rules = self.env["crm.stage"]._get_process_rules()
         moves = [(lead, False, lead.stage_id.id) for lead in leads if lead.stage_id]
         if any(self.env["crm.stage"]._has_process_rules(new) for __, __, new in moves):
@@ -72,14 +92,32 @@ class CrmLead(models.Model):
         return leads
 
     def write(self, vals):
-        if "stage_id" not in vals:
-            return super().write(vals)
+        back_to = {}
+        if "active" in vals:
+            if not vals["active"]:
+                self.filtered("active")._check_loss(vals)
+            elif restored := self.filtered(lambda lead: not lead.active):
+                # restoring a lost lead puts it back in the stage it was lost in, checklist as it was;
+                # the loss details go (the chatter keeps them)
+                vals = {"lost_competitor_id": False, "lost_competitor_name": False, "lost_note": False, **vals}
+                if "stage_id" not in vals:
+                    for lead in restored:
+                        if lead.lost_stage_id and lead.lost_stage_id != lead.stage_id:
+                            back_to.setdefault(lead.lost_stage_id, []).append(lead.id)
+        res = self._write_stage(vals) if "stage_id" in vals else super().write(vals)
+        for stage, lead_ids in back_to.items():
+            self.browse(lead_ids).with_context(stage_move_restore=True).write({"stage_id": stage.id})
+        return res
+
+    def _write_stage(self, vals):
+        """``write`` moving leads: check every move at the gate, write, then enter the stages."""
         rules = self.env["crm.stage"]._get_process_rules()
         new_stage_id = vals["stage_id"] or False
         moves = [(lead, lead.stage_id.id, new_stage_id) for lead in self if lead.stage_id.id != new_stage_id]
         if not moves or not self._moves_have_rules(moves, rules):
             return super().write(vals)
-        self._check_stage_moves(moves, rules, vals)
+        if not self.env.context.get("stage_move_restore"):
+            self._check_stage_moves(moves, rules, vals)
         res = super().write(vals)
         self._enter_stages(moves, rules)
         return res
@@ -136,6 +174,22 @@ class CrmLead(models.Model):
             "view_mode": "form",
             "target": "new",
             "context": {"default_lead_id": self.id},
+        }
+
+    def action_set_lost(self, **additional_values):
+        """Write the loss details before archiving, so that the gate sees the reason with the archive."""
+        if additional_values:
+            self.write(dict(additional_values))
+        return super().action_set_lost()
+
+    def action_open_transfer(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Transfer to Another Pipeline"),
+            "res_model": "crm.lead.transfer",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_lead_ids": self.ids},
         }
 
     def action_stage_move_confirm(self):
@@ -224,8 +278,10 @@ class CrmLead(models.Model):
         today = fields.Date.context_today(self)
 
         # open mandatory items of the stages left forward: one query for the batch
+        # a transfer to another pipeline leaves it: not a move forward in it
+        transfer = "team_id" in vals and any(lead.team_id.id != vals["team_id"] for lead, __, __ in moves)
         leaving = [(lead, old) for lead, old, new in moves
-                   if old in stage_rules and stage_rules[old]["mandatory_item_ids"]
+                   if not transfer and old in stage_rules and stage_rules[old]["mandatory_item_ids"]
                    and new in stage_rules and self._is_forward(stage_rules, old, new)]
         open_lines = defaultdict(list)
         if leaving:
@@ -248,10 +304,14 @@ class CrmLead(models.Model):
             new_rules = stage_rules.get(new)
             if not new_rules:
                 continue
-            # pipeline policy: skipping stages, moving back
-            policy = team_policies.get(lead.team_id.id)
+            # pipeline policy: skipping stages, moving back, winning from some stages only
+            policy = None if transfer else team_policies.get(lead.team_id.id)
+            if policy and policy[2] and new_rules["is_won"] and old not in policy[2]:
+                problems[lead].append(_(
+                    "pipeline “%(team)s” allows winning only from %(stages)s",
+                    team=lead.team_id.name, stages=", ".join(Stage.browse(policy[2]).mapped("display_name"))))
             if policy and old in stage_rules and not new_rules["is_won"]:
-                allow_skip, allow_back = policy
+                allow_skip, allow_back, __ = policy
                 if not allow_back and not self._is_forward(stage_rules, old, new):
                     problems[lead].append(_(
                         "pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”",
@@ -282,6 +342,57 @@ class CrmLead(models.Model):
                     "cannot enter “%(stage)s” without %(fields)s",
                     stage=stage_names[new], fields=", ".join(missing)))
         return problems
+
+    def _check_loss(self, vals):
+        """The loss gate: open leads about to be lost (archived) in pipelines requiring a lost reason
+        must give one, of their company, with the details it asks for. One message for the batch."""
+        leads = self.filtered(lambda lead: lead.team_id.lost_reason_required)
+        if not leads:
+            return
+        def value(lead, name):
+            if name in vals:
+                field = self._fields[name]
+                return field.convert_to_record(field.convert_to_cache(vals[name], lead), lead)
+            return lead[name]
+
+        # completed activities are logged as messages carrying their type: one query for the batch
+        reasons = self.env["crm.lost.reason"].browse()
+        for lead in leads:
+            reasons |= value(lead, "lost_reason_id")
+        done_counts = {}
+        if any(reason.required_activity_count for reason in reasons):
+            for res_id, activity_type, count in self.env["mail.message"].sudo()._read_group(
+                [("model", "=", "crm.lead"), ("res_id", "in", leads.ids),
+                 ("mail_activity_type_id", "in", reasons.required_activity_type_id.ids)],
+                ["res_id", "mail_activity_type_id"], ["__count"],
+            ):
+                done_counts[res_id, activity_type.id] = count
+
+        problems = defaultdict(list)
+        for lead in leads:
+            reason = value(lead, "lost_reason_id")
+            if not reason:
+                problems[lead].append(_("pipeline “%(team)s” requires a lost reason", team=lead.team_id.name))
+                continue
+            if reason.company_id and lead.company_id and reason.company_id != lead.company_id:
+                problems[lead].append(_(
+                    "lost reason “%(reason)s” belongs to company %(company)s", reason=reason.name,
+                    company=reason.company_id.name))
+            if reason.requires_competitor and not value(lead, "lost_competitor_id") \
+                    and not (value(lead, "lost_competitor_name") or "").strip():
+                problems[lead].append(_("lost reason “%(reason)s” requires the competitor", reason=reason.name))
+            if reason.requires_note and not (value(lead, "lost_note") or "").strip():
+                problems[lead].append(_("lost reason “%(reason)s” requires a note", reason=reason.name))
+            if reason.required_activity_count:
+                done = done_counts.get((lead.id, reason.required_activity_type_id.id), 0)
+                if done < reason.required_activity_count:
+                    problems[lead].append(_(
+                        "lost reason “%(reason)s” requires %(count)s completed “%(type)s” activities (%(done)s done)",
+                        reason=reason.name, count=reason.required_activity_count,
+                        type=reason.required_activity_type_id.name, done=done))
+        if problems:
+            raise UserError(_("These leads cannot be marked lost:") + "\n" + "\n".join(
+                f"- {lead.display_name}: {line}" for lead, lines in problems.items() for line in lines))
 
     def _is_stage_value_missing(self, name, vals):
         """Whether field ``name`` is empty once ``vals`` are written: zero, empty and false are

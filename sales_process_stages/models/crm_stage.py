@@ -77,7 +77,8 @@ class CrmStage(models.Model):
 
         :return: {'stages': {stage_id: {'sequence', 'is_won', 'team_id', 'fold', 'required_fields'
                   (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids'}},
-                  'teams': {team_id: (allow_skip_stages, allow_move_back)} of the restricting teams}
+                  'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
+                  teams restricting moves}
         """
         self = self.sudo().with_context(active_test=False)
         stages = self.search([])
@@ -97,9 +98,13 @@ class CrmStage(models.Model):
                 "mandatory_item_ids": (),
             }
         teams = self.env["crm.team"].search_fetch(
-            ["|", ("allow_skip_stages", "=", False), ("allow_move_back", "=", False)],
-            ["allow_skip_stages", "allow_move_back"])
-        team_policies = {team.id: (team.allow_skip_stages, team.allow_move_back) for team in teams}
+            ["|", "|", ("allow_skip_stages", "=", False), ("allow_move_back", "=", False),
+             ("won_from_stage_ids", "!=", False)],
+            ["allow_skip_stages", "allow_move_back", "won_from_stage_ids"])
+        team_policies = {
+            team.id: (team.allow_skip_stages, team.allow_move_back, tuple(team.won_from_stage_ids.ids))
+            for team in teams
+        }
         for item in items:
             stage_rules = rules[item.stage_id.id]
             stage_rules["item_ids"] += (item.id,)
