@@ -36,7 +36,7 @@ class TestLoss(TestSalesProcessCommon):
     # every path that makes a lead lost
     # ------------------------------------------------------------
 
-    @users("user_sales_salesman")
+    @users("user_sales_salesman", "user_sales_manager")
     def test_action_set_lost_needs_a_reason(self):
         lead = self._new_leads(user=self.env.user)
         with self.assertRaises(UserError) as error:
@@ -49,7 +49,7 @@ class TestLoss(TestSalesProcessCommon):
         self.assertEqual(lead.lost_reason_id, self.reason_budget)
         self.assertEqual(lead.probability, 0)
 
-    @users("user_sales_salesman")
+    @users("user_sales_salesman", "user_sales_manager")
     def test_archive_and_mass_archive(self):
         leads = self._new_leads(3, user=self.env.user)
         with self.assertRaises(UserError):
@@ -212,6 +212,7 @@ class TestLoss(TestSalesProcessCommon):
 
     def test_losing_100_leads_query_count(self):
         counts = {}
+        self._new_leads(2).action_set_lost(lost_reason_id=self.reason_budget.id)  # warm the caches
         for size in (10, 100):
             leads = self._new_leads(size).with_user(self.user_sales_leads)
             self.env.flush_all()

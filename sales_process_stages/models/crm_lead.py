@@ -89,6 +89,9 @@ class CrmLead(models.Model):
             # raising undoes the whole create
             leads._check_stage_moves(moves, rules)
             leads._enter_stages(moves, rules)
+        if rules["fixed_probability_teams"]:
+            given = {lead.id for lead, vals in zip(leads, vals_list) if "probability" in vals}
+            leads._set_fixed_probability([move for move in moves if move[0].id not in given], rules)
         return leads
 
     def write(self, vals):
@@ -120,6 +123,8 @@ class CrmLead(models.Model):
             self._check_stage_moves(moves, rules, vals)
         res = super().write(vals)
         self._enter_stages(moves, rules)
+        if "probability" not in vals:
+            self._set_fixed_probability(moves, rules)
         return res
 
     @api.model
@@ -207,7 +212,8 @@ class CrmLead(models.Model):
 
     def _moves_have_rules(self, moves, rules):
         stage_rules = rules["stages"]
-        if any(lead.team_id.id in rules["teams"] for lead, __, __ in moves):
+        if any(lead.team_id.id in rules["teams"] or lead.team_id.id in rules["fixed_probability_teams"]
+               for lead, __, __ in moves):
             return True
         for __, old, new in moves:
             if new and self.env["crm.stage"]._has_process_rules(new):
@@ -408,6 +414,17 @@ class CrmLead(models.Model):
         if isinstance(value, str):
             return not value.strip()
         return not value
+
+    def _set_fixed_probability(self, moves, rules):
+        """In pipelines using fixed probabilities, a lead entering a stage gets the stage's probability;
+        other pipelines keep Odoo's predictive scoring untouched."""
+        by_probability = defaultdict(list)
+        for lead, __, new in moves:
+            if new in rules["stages"] and not rules["stages"][new]["is_won"] \
+                    and lead.team_id.id in rules["fixed_probability_teams"]:
+                by_probability[rules["stages"][new]["fixed_probability"]].append(lead.id)
+        for probability, lead_ids in by_probability.items():
+            super(CrmLead, self.browse(lead_ids)).write({"probability": probability})
 
     def _enter_stages(self, moves, rules):
         """After a move: give the leads the checklist of the stage they entered (lines they do not

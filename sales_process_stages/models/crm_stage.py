@@ -20,6 +20,11 @@ class CrmStage(models.Model):
         " ('ttype', 'not in', ('one2many', 'many2many', 'binary', 'json', 'properties'))]",
         help="Fields of the lead that must be filled in before the lead may enter this stage. "
         "Zero, empty and unset count as missing; an amount must be above zero.")
+    # Forecast: fixed probability in pipelines set to "fixed probabilities"
+    fixed_probability = fields.Float(
+        "Fixed Probability (%)", aggregator=False,
+        help="In a pipeline using fixed probabilities, a lead entering this stage gets this win probability "
+        "(the forecast is expected revenue × probability).")
     require_next_activity = fields.Boolean(
         "Requires a Planned Activity",
         help="A lead may only enter this stage with a next activity planned (due today or later).")
@@ -27,6 +32,11 @@ class CrmStage(models.Model):
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
+
+    _sql_constraints = [
+        ("fixed_probability_range", "CHECK(fixed_probability >= 0 AND fixed_probability <= 100)",
+         "A stage's fixed probability is a percentage between 0 and 100."),
+    ]
 
     @api.constrains("required_field_ids")
     def _check_required_field_ids(self):
@@ -78,7 +88,7 @@ class CrmStage(models.Model):
         :return: {'stages': {stage_id: {'sequence', 'is_won', 'team_id', 'fold', 'required_fields'
                   (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids'}},
                   'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
-                  teams restricting moves}
+                  teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities}
         """
         self = self.sudo().with_context(active_test=False)
         stages = self.search([])
@@ -94,6 +104,7 @@ class CrmStage(models.Model):
                 "fold": stage.fold,
                 "required_fields": tuple(stage.required_field_ids.mapped("name")),
                 "require_next_activity": stage.require_next_activity,
+                "fixed_probability": stage.fixed_probability,
                 "item_ids": (),
                 "mandatory_item_ids": (),
             }
@@ -110,7 +121,8 @@ class CrmStage(models.Model):
             stage_rules["item_ids"] += (item.id,)
             if item.is_mandatory:
                 stage_rules["mandatory_item_ids"] += (item.id,)
-        return {"stages": rules, "teams": team_policies}
+        fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
+        return {"stages": rules, "teams": team_policies, "fixed_probability_teams": fixed_teams}
 
     @api.model
     def _has_process_rules(self, stage_id):

@@ -15,6 +15,12 @@ class CrmTeam(models.Model):
         "crm.stage", "crm_team_won_from_stage_rel", "team_id", "stage_id", string="Won Only From",
         domain="[('is_won', '=', False), '|', ('team_id', '=', False), ('team_id', '=', id)]",
         help="Stages from which a lead of this pipeline may be won. Empty: from any stage.")
+    # Forecast
+    probability_mode = fields.Selection(
+        [("scoring", "Predictive scoring"), ("fixed", "Fixed per stage")], string="Win Probability",
+        required=True, default="scoring",
+        help="Predictive scoring: Odoo computes the probability from past leads. Fixed per stage: a lead "
+        "entering a stage gets the stage's fixed probability.")
     # Closing policy
     lost_reason_required = fields.Boolean(
         "Lost Reason Required",
@@ -25,13 +31,14 @@ class CrmTeam(models.Model):
     def create(self, vals_list):
         teams = super().create(vals_list)
         if any(not vals.get("allow_skip_stages", True) or not vals.get("allow_move_back", True)
-               or vals.get("won_from_stage_ids") for vals in vals_list):
+               or vals.get("won_from_stage_ids") or vals.get("probability_mode") == "fixed"
+               for vals in vals_list):
             self.env.registry.clear_cache()
         return teams
 
     def write(self, vals):
         res = super().write(vals)
-        if {"allow_skip_stages", "allow_move_back", "won_from_stage_ids", "active"} & set(vals):
+        if {"allow_skip_stages", "allow_move_back", "won_from_stage_ids", "probability_mode", "active"} & set(vals):
             self.env.registry.clear_cache()
         return res
 
