@@ -55,7 +55,7 @@ class CrmLead(models.Model):
                 next_stage = lead._get_next_stage_id(rules)
                 if next_stage:
                     names.update(rules[next_stage]["required_fields"])
-            lead.stage_required_fields = ",%s," % ",".join(sorted(names)) if names else False
+            lead.stage_required_fields = f",{','.join(sorted(names))}," if names else False
 
     @api.depends("active")
     def _compute_lost_stage_id(self):

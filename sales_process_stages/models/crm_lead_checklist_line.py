@@ -109,7 +109,8 @@ class CrmLeadChecklistLine(models.Model):
         if not lines or extra_attachment:
             return
         Attachment = self.env["ir.attachment"].sudo()
-        on_lines = set(Attachment.search([("res_model", "=", self._name), ("res_id", "in", lines.ids)]).mapped("res_id"))
+        on_lines = set(
+            Attachment.search([("res_model", "=", self._name), ("res_id", "in", lines.ids)]).mapped("res_id"))
         missing = self.browse()
         for line in lines.filtered(lambda line: line.id not in on_lines):
             lead = line.lead_id.sudo()
