@@ -7,6 +7,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged, users
 from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 from .common import TestSalesProcessCommon
 
@@ -223,3 +224,20 @@ class TestChecklistAssignee(TestSalesProcessCommon):
         activity.action_feedback(feedback="Feasible")
         line = self.lead.checklist_line_ids.filtered(lambda line: line.user_id == self.user_engineer)
         self.assertEqual(line.state, "done")
+
+    @users("user_engineer")
+    def test_assignee_opens_my_checklist_items(self):
+        """The "Checklist" app of people without CRM rights: the list, its search, the lead's name."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sales_process_stages.crm_lead_checklist_line_action_my")
+        Line = self.env["crm.lead.checklist.line"]
+        views = Line.get_views([(False, "list"), (False, "search")])
+        fields_spec = {name: {} for name in views["models"]["crm.lead.checklist.line"]["fields"]}
+        fields_spec["stage_id"] = {"fields": {"display_name": {}}}
+        domain = [("user_id", "=", self.env.uid), ("lead_name", "ilike", "town hall")]
+        result = Line.with_context(**safe_eval(action["context"], {"uid": self.env.uid})).web_search_read(
+            domain, fields_spec)
+        self.assertEqual(result["length"], 1)
+        self.assertEqual(result["records"][0]["lead_name"], "Roof of the town hall")
+        menu = self.env.ref("sales_process_stages.menu_checklist_root")
+        self.assertIn(menu.id, self.env["ir.ui.menu"]._visible_menu_ids())
