@@ -108,5 +108,21 @@ class _OutcomeGuard:
                 terminalreporter.line(msg, red=True)
 
 
+def pytest_collection_modifyitems(items):
+    """Odoo tags test classes (test_tags, test_module) only in modules named
+    odoo.addons.*; BaseCase.setUpClass needs them, and ours live in tests.*:
+    give untagged classes Odoo's defaults."""
+    from odoo.tests.common import BaseCase
+
+    for item in items:
+        cls = getattr(item, "cls", None)
+        if cls is None or not issubclass(cls, BaseCase):
+            continue
+        if getattr(cls, "test_tags", None) is None:
+            cls.test_tags = {"standard", "at_install"}
+        if not hasattr(cls, "test_module"):
+            cls.test_module = "sales_process_stages"
+
+
 def pytest_configure(config):
     config.pluginmanager.register(_OutcomeGuard(), "sales_process_stages_outcome_guard")
