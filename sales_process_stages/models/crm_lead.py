@@ -17,7 +17,7 @@ class CrmLead(models.Model):
     checklist_mandatory_done = fields.Integer(
         "Mandatory Items Done", compute="_compute_checklist_progress", store=True)
     checklist_progress = fields.Float(
-        "Checklist Progress", compute="_compute_checklist_progress", store=True, aggregator="avg",
+        compute="_compute_checklist_progress", store=True, aggregator="avg",
         help="Share of the current stage's mandatory checklist items that are done or skipped (%).")
     # Entry requirements: fields the form marks required (current and next stage), as ",name,name,"
     stage_required_fields = fields.Char("Required Fields", compute="_compute_stage_required_fields")
@@ -29,7 +29,7 @@ class CrmLead(models.Model):
         "res.partner", string="Lost to Competitor", tracking=True, index="btree_not_null",
         help="The competitor who won the deal.")
     lost_competitor_name = fields.Char("Competitor Name", tracking=True)
-    lost_note = fields.Text("Lost Note", tracking=True)
+    lost_note = fields.Text(tracking=True)
     # "Move to Stage" dialog: open mandatory items of the current stage
     stage_move_line_ids = fields.Many2many(
         "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
@@ -90,7 +90,7 @@ class CrmLead(models.Model):
             leads._check_stage_moves(moves, rules)
             leads._enter_stages(moves, rules)
         if rules["fixed_probability_teams"]:
-            given = {lead.id for lead, vals in zip(leads, vals_list) if "probability" in vals}
+            given = {lead.id for lead, vals in zip(leads, vals_list, strict=True) if "probability" in vals}
             leads._set_fixed_probability([move for move in moves if move[0].id not in given], rules)
         return leads
 
@@ -424,7 +424,7 @@ class CrmLead(models.Model):
                     and lead.team_id.id in rules["fixed_probability_teams"]:
                 by_probability[rules["stages"][new]["fixed_probability"]].append(lead.id)
         for probability, lead_ids in by_probability.items():
-            super(CrmLead, self.browse(lead_ids)).write({"probability": probability})
+            self.browse(lead_ids).write({"probability": probability})
 
     def _enter_stages(self, moves, rules):
         """After a move: give the leads the checklist of the stage they entered (lines they do not
@@ -484,7 +484,7 @@ class CrmLead(models.Model):
             mail_activity_quick_update=len(leads_by_stage) > 1 or len(self) > 1)
         for indexes in rounds.values():
             activities = Activity.create([activity_vals[index] for index in indexes])
-            for index, activity in zip(indexes, activities):
+            for index, activity in zip(indexes, activities, strict=True):
                 line_vals[index]["activity_id"] = activity.id
         lines = Line.create(line_vals)
         # lines carry the item's name in every language, as the template had it when the lead entered

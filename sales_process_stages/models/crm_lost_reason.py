@@ -6,7 +6,7 @@ class CrmLostReason(models.Model):
     _inherit = "crm.lost.reason"
 
     company_id = fields.Many2one(
-        "res.company", string="Company", index=True,
+        "res.company", index=True,
         help="Leave empty to use the reason in every company.")
     # details a lead lost for this reason must give
     requires_competitor = fields.Boolean(

@@ -23,7 +23,6 @@ class CrmTeam(models.Model):
         "entering a stage gets the stage's fixed probability.")
     # Closing policy
     lost_reason_required = fields.Boolean(
-        "Lost Reason Required",
         help="Every path that makes a lead of this pipeline lost needs a lost reason, with the details "
         "the reason asks for.")
 

@@ -12,10 +12,10 @@ class CrmLeadTransfer(models.TransientModel):
     team_id = fields.Many2one("crm.team", string="To Pipeline", required=True,
                               domain="[('use_opportunities', '=', True)]")
     stage_id = fields.Many2one(
-        "crm.stage", string="Stage", compute="_compute_stage_id", store=True, readonly=False, required=True,
+        "crm.stage", compute="_compute_stage_id", store=True, readonly=False, required=True,
         domain="['|', ('team_id', '=', False), ('team_id', '=', team_id), ('is_won', '=', False)]",
         help="The first stage of the pipeline unless you choose another.")
-    reason = fields.Text("Reason", required=True)
+    reason = fields.Text(required=True)
 
     @api.depends("team_id")
     def _compute_stage_id(self):
