@@ -2,7 +2,7 @@
 from lxml import etree
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, tagged, users
+from odoo.tests import Form, HttpCase, tagged, users
 
 from .common import TestSalesProcessCommon
 
@@ -226,7 +226,7 @@ class TestEntryRequirements(TestSalesProcessCommon):
         self.assertIn("Expected Revenue", wizard.blocking)
         action = wizard.action_move()
         self.assertEqual(action["res_model"], "crm.lead")
-        self.assertEqual(action["context"]["stage_move_stage_id"], self.stage_offer.id)
+        self.assertEqual(action["context"]["stage_move_view_ref"], self.stage_offer.id)
         arch = lead.with_context(**action["context"]).get_views(action["views"])["views"]["form"]["arch"]
         self.assertIn('<field name="expected_revenue" required="1"', arch)
         self.assertIn('<field name="partner_id" required="1"', arch)
@@ -300,3 +300,24 @@ class TestEntryRequirements(TestSalesProcessCommon):
         lead.action_set_won()
         self.assertEqual(lead.stage_id, self.stage_gen_won, "the first won stage after it, as in plain Odoo")
         self.assertFalse(lead.checklist_line_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestEntryRequirementsUi(HttpCase):
+    """The kanban drop and the "Move to Stage" wizard in the browser."""
+
+    def test_refused_drop_then_move_to_stage_wizard(self):
+        self.env.ref("base.user_admin").tour_enabled = False
+        Stage = self.env["crm.stage"]
+        qualify = Stage.create({"name": "Tour: Qualify", "sequence": -20})
+        Stage.create({
+            "name": "Tour: Send the offer", "sequence": -10,
+            "required_field_ids": [(6, 0, self.env["ir.model.fields"].search(
+                [("model", "=", "crm.lead"), ("name", "=", "expected_revenue")]).ids)],
+        })
+        lead = self.env["crm.lead"].create({
+            "name": "Tour lead", "type": "opportunity", "stage_id": qualify.id,
+            "user_id": self.env.ref("base.user_admin").id, "expected_revenue": 0})
+        self.start_tour("/odoo", "sales_process_stages_stage_move", login="admin")
+        self.assertEqual(lead.stage_id.name, "Tour: Send the offer")
+        self.assertEqual(lead.expected_revenue, 5000)

@@ -128,18 +128,15 @@ class CrmLead(models.Model):
         return res
 
     @api.model
-    def _get_view_cache_key(self, view_id=None, view_type="form", **options):
-        key = super()._get_view_cache_key(view_id, view_type, **options)
-        return key + (self.env.context.get("stage_move_stage_id"),)
-
-    @api.model
     def _get_view(self, view_id=None, view_type="form", **options):
         """Mark the fields required by the lead's current and next stage as required in forms;
         in the "Move to Stage" dialog, ask for the fields the target stage requires."""
         arch, view = super()._get_view(view_id, view_type, **options)
         if view_type != "form":
             return arch, view
-        target = self.env.context.get("stage_move_stage_id")
+        # the key ends with "_view_ref": the web client sends only those keys (and lang) with get_views,
+        # and Odoo's view cache keys on them
+        target = self.env.context.get("stage_move_view_ref")
         placeholder = arch.xpath("//group[@name='stage_move_fields']")
         if target and placeholder:
             rules = self.env["crm.stage"]._get_process_rules()["stages"].get(target)
@@ -200,7 +197,7 @@ class CrmLead(models.Model):
     def action_stage_move_confirm(self):
         """Button of the "Move to Stage" dialog: the values are saved, move through the gate."""
         self.ensure_one()
-        stage_id = self.env.context.get("stage_move_stage_id")
+        stage_id = self.env.context.get("stage_move_view_ref")
         if not stage_id:
             raise UserError(_("No stage to move to."))
         self.write({"stage_id": stage_id})

@@ -55,7 +55,7 @@ class CrmLeadStageMove(models.TransientModel):
             "view_mode": "form",
             "views": [(self.env.ref("sales_process_stages.crm_lead_view_form_stage_move").id, "form")],
             "target": "new",
-            "context": {"stage_move_stage_id": self.stage_id.id},
+            "context": {"stage_move_view_ref": self.stage_id.id},
         }
 
     def action_force(self):
