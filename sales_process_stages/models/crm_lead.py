@@ -1,10 +1,33 @@
+import logging
 from collections import defaultdict
 
 from lxml import etree
 from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.osv import expression
+from odoo.tools import SQL, split_every
+
+from ..tools.sla_clock import SlaClock
+
+_logger = logging.getLogger(__name__)
+
+SLA_STATES = [
+    ("none", "No SLA"),
+    ("on_track", "On Track"),
+    ("due_soon", "Due Soon"),
+    ("overdue", "Overdue"),
+]
+# urgency of each state, to sort by (the daily review)
+SLA_PRIORITY = {"none": 0, "on_track": 1, "due_soon": 2, "overdue": 3}
+# lead fields whose change may start or end a stay in a stage, or change its SLA
+SLA_WRITE_TRIGGERS = {"stage_id", "active", "team_id", "user_id", "type", "sla_hold_until"}
+# values of a lead without a running SLA
+SLA_NONE_VALUES = {
+    "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
+    "sla_escalation_date": False, "sla_leader_date": False,
+}
 
 
 class CrmLead(models.Model):
@@ -24,6 +47,49 @@ class CrmLead(models.Model):
     # "Move to Stage" dialog: open mandatory items of the current stage
     stage_move_line_ids = fields.Many2many(
         "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
+
+    # SLA: time budget of the stay in the current stage (configured on the stage)
+    sla_state = fields.Selection(
+        SLA_STATES, string="SLA Status", required=True, default="none", index=True, copy=False, readonly=True,
+        help="Traffic light of the lead's time budget in its stage: on track, due soon, overdue. Won, lost "
+        "and on hold leads, and leads in stages without SLA, have none.")
+    sla_deadline = fields.Datetime(
+        "SLA Deadline", copy=False, readonly=True,
+        help="When the lead becomes overdue in its stage, time on hold and, where the stage says so, "
+        "planned activities included.")
+    sla_due_soon_date = fields.Datetime("SLA Due Soon From", copy=False, readonly=True)
+    sla_priority = fields.Integer(
+        "SLA Urgency", copy=False, readonly=True, default=0,
+        help="0 no SLA, 1 on track, 2 due soon, 3 overdue: to sort by urgency.")
+    sla_start_date = fields.Datetime(
+        "SLA Clock Start", copy=False, readonly=True,
+        help="When the current stay started: stage entry, creation or restore.")
+    sla_paused_hours = fields.Float(
+        "SLA Hours on Hold", copy=False, readonly=True,
+        help="Time on hold during the current stay, counted as the SLA is, added to the time budget.")
+    sla_escalation_date = fields.Datetime(
+        "SLA Escalation Due", copy=False, readonly=True, index="btree_not_null",
+        help="When the scheduled sweep schedules an activity for the salesperson; emptied once done.")
+    sla_leader_date = fields.Datetime(
+        "SLA Leader Notification Due", copy=False, readonly=True, index="btree_not_null",
+        help="When the scheduled sweep notifies the team leader; emptied once done.")
+    sla_escalated_date = fields.Datetime("SLA Escalated On", copy=False, readonly=True)
+    sla_leader_notified_date = fields.Datetime("Team Leader Notified On", copy=False, readonly=True)
+    days_in_stage = fields.Integer(
+        "Days in Stage", compute="_compute_days_in_stage",
+        help="Days since the lead entered its current stage.")
+    days_in_process = fields.Integer(
+        "Days in Process", compute="_compute_days_in_process",
+        help="Days from the lead's creation to today, or to the day it was won or lost.")
+    # SLA: on hold
+    sla_hold_until = fields.Date(
+        "On Hold Until", copy=False, tracking=True,
+        help="The SLA clock stops until this date, and restarts by itself on it.")
+    sla_hold_reason = fields.Char("Hold Reason", copy=False, tracking=True)
+    sla_hold_start = fields.Datetime("On Hold Since", copy=False, readonly=True)
+    sla_resume_date = fields.Datetime("SLA Resumes At", copy=False, readonly=True, index="btree_not_null")
+    # Stage history: one row per stay in a stage
+    stage_history_ids = fields.One2many("crm.lead.stage.history", "lead_id", copy=False, readonly=True)
 
     @api.depends("stage_id", "checklist_line_ids.state", "checklist_line_ids.stage_id",
                  "checklist_line_ids.is_mandatory")
@@ -55,6 +121,20 @@ class CrmLead(models.Model):
                 lambda line, stage=lead.stage_id: line.stage_id == stage and line.is_mandatory
                 and line.state == "open")
 
+    @api.depends("date_last_stage_update")
+    def _compute_days_in_stage(self):
+        now = self.env.cr.now()
+        for lead in self:
+            entered = lead.date_last_stage_update
+            lead.days_in_stage = max((now - entered).days, 0) if entered else 0
+
+    @api.depends("create_date", "date_closed")
+    def _compute_days_in_process(self):
+        now = self.env.cr.now()
+        for lead in self:
+            start = lead.create_date or now
+            lead.days_in_process = max(((lead.date_closed or now) - start).days, 0)
+
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
@@ -69,9 +149,19 @@ class CrmLead(models.Model):
             # raising undoes the whole create
             leads._check_stage_moves(moves, rules)
             leads._enter_stages(moves, rules)
+        leads._sla_after_create()
         return leads
 
-    def write(self, vals):
+    # super().write is called by _write_through_stage_gate
+    def write(self, vals):  # pylint: disable=method-required-super
+        # SLA and stage history: what the write changes, read before it, applied after it in batch
+        before = self._sla_prepare_write(vals)
+        res = self._write_through_stage_gate(vals)
+        if before:
+            self._sla_after_write(vals, before)
+        return res
+
+    def _write_through_stage_gate(self, vals):
         if "stage_id" not in vals:
             return super().write(vals)
         rules = self.env["crm.stage"]._get_process_rules()
@@ -356,3 +446,320 @@ class CrmLead(models.Model):
              WHERE line.item_id = item.id AND line.id = ANY(%s)
         """, [lines.ids])
         lines.invalidate_recordset(["name", "description"])
+
+    # ------------------------------------------------------------
+    # SLA: computing the time budget of the stays
+    # ------------------------------------------------------------
+
+    def _auto_init(self):
+        res = super()._auto_init()
+        # the sweep looks for running SLAs whose time has come: partial indexes hold just those
+        tools.create_index(self._cr, "crm_lead_sla_deadline_running_index", self._table, ["sla_deadline"],
+                           where="sla_state IN ('on_track', 'due_soon')")
+        tools.create_index(self._cr, "crm_lead_sla_due_soon_running_index", self._table, ["sla_due_soon_date"],
+                           where="sla_state = 'on_track'")
+        return res
+
+    def _sla_get_calendar(self):
+        """Working calendar of the lead's SLA: its team's, else its company's (else the current one's)."""
+        self.ensure_one()
+        return (self.team_id.resource_calendar_id or self.company_id.resource_calendar_id
+                or self.env.company.resource_calendar_id)
+
+    @api.model
+    def _sla_hours(self, duration, clock):
+        """Hours of ``duration`` = (value, unit) on ``clock``: a day is 24 hours in calendar time and
+        the calendar's average hours per day in working time ("within one working day" is the
+        calendar's day of work, from whenever the lead arrives)."""
+        value, unit = duration
+        if unit != "days":
+            return value
+        return value * ((clock.calendar.hours_per_day or 8.0) if clock.working else 24.0)
+
+    def _sla_get_activity_dates(self, stage_rules):
+        """{lead id: latest date of its planned activities} for the leads in stages whose clock
+        waits for planned activities (one query for the batch)."""
+        lead_ids = [
+            lead.id for lead in self
+            if (stage_rules.get(lead.stage_id.id) or {}).get("sla")
+            and stage_rules[lead.stage_id.id]["sla"]["activity_aware"]
+        ]
+        if not lead_ids:
+            return {}
+        # escalations of the SLA itself are no planned next step
+        escalation_types = {rule["sla"]["activity_type_id"] for rule in stage_rules.values() if rule["sla"]}
+        default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
+        escalation_types.add(default_type.id if default_type else False)
+        return dict(self.env["mail.activity"].sudo()._read_group(
+            [("res_model", "=", self._name), ("res_id", "in", lead_ids),
+             ("activity_type_id", "not in", [type_id for type_id in escalation_types if type_id])],
+            ["res_id"], ["date_deadline:max"]))
+
+    def _sla_recompute(self, reset=False):
+        """Compute and store the SLA of the leads, in batch: deadline, due soon date, state,
+        escalation queue, hold bookkeeping. Calendars are read once per batch.
+
+        :param reset: a new stay starts now (stage entry, creation, restore): the clock starts now
+            and escalations may happen again
+        """
+        if not self:
+            return
+        now = self.env.cr.now()
+        leads = self.sudo().with_context(sla_internal=True)
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        activity_dates = leads._sla_get_activity_dates(stage_rules)
+        clocks = {}
+        lead_ids_by_vals = defaultdict(list)
+        for lead in leads:
+            vals = lead._sla_compute_values(stage_rules, clocks, activity_dates, now, reset)
+            lead_ids_by_vals[tuple(sorted(vals.items()))].append(lead.id)
+        # one write per set of values, one UPDATE per set of fields when flushed
+        for vals, lead_ids in lead_ids_by_vals.items():
+            leads.browse(lead_ids).write(dict(vals))
+        if not reset:
+            self.env["crm.lead.stage.history"]._sync_open_stays(leads)
+
+    @api.model
+    def _sla_recompute_search(self, domain, batch_size=1000):
+        """Recompute the SLA of the open leads matching ``domain`` (a stage or a team whose
+        settings changed), by batches of ``batch_size`` leads: constant memory."""
+        lead_ids = self.sudo().search(expression.AND([domain, [("active", "=", True)]])).ids
+        for batch_ids in split_every(batch_size, lead_ids):
+            leads = self.sudo().browse(batch_ids)
+            leads._sla_recompute()
+            self.env.invalidate_all()  # flushes first
+
+    def _sla_compute_values(self, stage_rules, clocks, activity_dates, now, reset):
+        """SLA values of the lead at ``now`` (see ``_sla_recompute``)."""
+        self.ensure_one()
+        rule = stage_rules.get(self.stage_id.id) or {}
+        sla = rule.get("sla") if not rule.get("is_won") else None
+        is_open = self.active and self.stage_id and not rule.get("is_won")
+        vals = {}
+        if not is_open:
+            # won, lost or without a stage: no running SLA, no hold
+            vals.update(SLA_NONE_VALUES, sla_hold_start=False, sla_resume_date=False)
+            if self.sla_hold_until or self.sla_hold_reason:
+                vals.update(sla_hold_until=False, sla_hold_reason=False)
+            return vals
+        on_hold = bool(self.sla_hold_until)
+        if reset:
+            start, paused, hold_start = now, 0.0, now if on_hold else False
+            vals.update(sla_start_date=now, sla_escalated_date=False, sla_leader_notified_date=False)
+            escalated = notified = False
+        else:
+            start = self.sla_start_date or self.date_last_stage_update or now
+            paused, hold_start = self.sla_paused_hours, self.sla_hold_start
+            escalated, notified = self.sla_escalated_date, self.sla_leader_notified_date
+            if on_hold and not hold_start:
+                hold_start = now  # the hold begins
+        calendar = self._sla_get_calendar()
+        clock = None
+        if sla:
+            key = (calendar.id, sla["working"])
+            clock = clocks.get(key) or clocks.setdefault(key, SlaClock(calendar, sla["working"]))
+        if not on_hold and hold_start:
+            # the hold ends: the time on hold is added to the budget
+            if clock:
+                paused += max(clock.hours_between(hold_start, now), 0.0)
+            hold_start = False
+        vals.update(
+            sla_paused_hours=paused, sla_hold_start=hold_start,
+            sla_resume_date=clock_day_start(clock or SlaClock(calendar), self.sla_hold_until) if on_hold else False,
+        )
+        if not sla:
+            vals.update(SLA_NONE_VALUES)
+            return vals
+        budget = self._sla_hours(sla["duration"], clock)
+        stage_deadline = clock.plan(start, budget + paused)
+        if stage_deadline is None:
+            _logger.warning("Working calendar %s has no working time: SLA of lead %s counted in calendar time",
+                            calendar.display_name, self.id)
+            clock = clocks.setdefault((calendar.id, False), SlaClock(calendar, False))
+            stage_deadline = clock.plan(start, budget + paused)
+        deadline = stage_deadline
+        activity_date = activity_dates.get(self.id)
+        if activity_date:
+            # a planned next step: not overdue before the end of its day
+            deadline = max(deadline, clock.day_end(activity_date))
+        if sla["due_soon_percent"] is not None:
+            margin = budget * (100.0 - sla["due_soon_percent"]) / 100.0
+        else:
+            margin = self._sla_hours(sla["due_soon_before"], clock)
+        due_soon = (clock.plan(deadline, -margin) if margin > 0 else None) or deadline
+        if on_hold:
+            state = "none"
+        elif now >= deadline:
+            state = "overdue"
+        elif now >= due_soon:
+            state = "due_soon"
+        else:
+            state = "on_track"
+        vals.update(
+            sla_state=state, sla_priority=SLA_PRIORITY[state], sla_deadline=deadline, sla_due_soon_date=due_soon,
+            sla_escalation_date=deadline if sla["escalate"] and not escalated and not on_hold else False,
+            sla_leader_date=clock.plan(deadline, self._sla_hours(sla["leader_delay"], clock)) or deadline
+            if sla["notify_leader"] and not notified and not on_hold else False,
+        )
+        return vals
+
+    # ------------------------------------------------------------
+    # SLA and stage history: hooks of create, write, merge, activities
+    # ------------------------------------------------------------
+
+    def _sla_after_create(self):
+        """New leads with a stage start their first stay."""
+        leads = self.filtered(lambda lead: lead.active and lead.stage_id)
+        if not leads:
+            return
+        leads._sla_recompute(reset=True)
+        self.env["crm.lead.stage.history"]._open_stays(leads, "create")
+
+    def _sla_prepare_write(self, vals):
+        """What the SLA and the history need to know of the leads before ``vals`` are written,
+        or None when the write changes nothing they follow (most writes: no cost)."""
+        if self.env.context.get("sla_internal") or not SLA_WRITE_TRIGGERS.intersection(vals):
+            return None
+        if vals.get("sla_hold_until"):
+            self._sla_check_hold(vals)
+        return {
+            lead.id: {
+                "stage_id": lead.stage_id.id, "active": lead.active, "team_id": lead.team_id.id,
+                "user_id": lead.user_id.id, "hold_until": lead.sla_hold_until, "hold_start": lead.sla_hold_start,
+                "deadline": lead.sla_deadline,
+            }
+            for lead in self
+        }
+
+    def _sla_check_hold(self, vals):
+        """A hold needs a reason and a date to come, on an open lead."""
+        hold_until = fields.Date.to_date(vals["sla_hold_until"])
+        if hold_until <= fields.Date.context_today(self):
+            raise UserError(_("A lead is put on hold until a date to come, not %(date)s.", date=hold_until))
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        for lead in self:
+            reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else lead.sla_hold_reason
+            if not (reason or "").strip():
+                raise UserError(_("Say why “%(lead)s” is put on hold.", lead=lead.display_name))
+            if not lead.active or (stage_rules.get(lead.stage_id.id) or {}).get("is_won"):
+                raise UserError(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=lead.display_name))
+
+    def _sla_after_write(self, vals, before):
+        """After a write: close the stays that ended, recompute the SLA of the leads it changes,
+        open the stays that started, record holds; all in batch."""
+        History = self.env["crm.lead.stage.history"]
+        now = self.env.cr.now()
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+
+        def is_won(stage_id):
+            return bool((stage_rules.get(stage_id) or {}).get("is_won"))
+
+        closing = {}  # lead id: (exit type, SLA result, hours on hold not yet counted)
+        opening = defaultdict(list)  # entry type: lead ids
+        reset, recompute, holds_started, holds_ended, owner_changed = [], [], [], [], []
+        for lead in self:
+            old = before[lead.id]
+            was_open, is_open = old["active"] and old["stage_id"], lead.active and lead.stage_id
+            moved = old["stage_id"] != lead.stage_id.id
+            if was_open and (moved or not lead.active):
+                exit_type = "lost" if not lead.active else (
+                    "won" if is_won(lead.stage_id.id) and not is_won(old["stage_id"]) else "move")
+                closing[lead.id] = (exit_type, self._sla_result(old, now), self._sla_hold_hours(old, now))
+            if is_open and (moved or not old["active"]):
+                opening["move" if old["active"] else "restore"].append(lead.id)
+                reset.append(lead.id)
+                continue
+            if was_open and not is_open:
+                recompute.append(lead.id)
+                continue
+            if not is_open:
+                continue
+            hold_changed = old["hold_until"] != lead.sla_hold_until
+            if hold_changed or old["team_id"] != lead.team_id.id:
+                recompute.append(lead.id)
+            if hold_changed and lead.sla_hold_until and not old["hold_until"]:
+                holds_started.append(lead.id)
+            elif hold_changed and not lead.sla_hold_until:
+                holds_ended.append(lead.id)
+            if old["user_id"] != lead.user_id.id or old["team_id"] != lead.team_id.id:
+                owner_changed.append(lead.id)
+
+        if closing:
+            History._close_stays(closing)
+        if holds_ended:
+            # the hold ends: the reason goes with it (kept in the chatter and the history)
+            ended = self.browse(holds_ended)
+            History._record_holds_ended({lead_id: before[lead_id] for lead_id in holds_ended})
+            ended.with_context(sla_internal=True).filtered("sla_hold_reason").write({"sla_hold_reason": False})
+        if reset:
+            self.browse(reset)._sla_recompute(reset=True)
+        if recompute:
+            self.browse(recompute)._sla_recompute()
+        for entry_type, lead_ids in opening.items():
+            History._open_stays(self.browse(lead_ids), entry_type)
+        if holds_started:
+            History._record_holds_started(self.browse(holds_started))
+        if owner_changed:
+            History._sync_open_stays(self.browse(owner_changed), owner=True)
+
+    @api.model
+    def _sla_result(self, old, now):
+        """Whether the stay that ends met its SLA: "missed" when its clock (stopped by a hold)
+        passed its deadline."""
+        if not old["deadline"]:
+            return False
+        clock_stop = old["hold_start"] if old["hold_until"] and old["hold_start"] else now
+        return "missed" if clock_stop >= old["deadline"] else "met"
+
+    @api.model
+    def _sla_hold_hours(self, old, now):
+        """Hours on hold of the stay that ends, not yet counted in its history row."""
+        if old["hold_until"] and old["hold_start"]:
+            return max((now - old["hold_start"]).total_seconds() / 3600, 0.0)
+        return 0.0
+
+    def _merge_dependences(self, opportunities):
+        """Merged leads' history goes to the lead they are merged into, as their messages do."""
+        res = super()._merge_dependences(opportunities)
+        self.env["crm.lead.stage.history"]._merge_stays(self, opportunities)
+        return res
+
+    def _sla_activities_changed(self):
+        """Planned activities of the leads changed: leads in stages whose clock waits for planned
+        activities get their deadline again."""
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        leads = self.sudo().exists().filtered(
+            lambda lead: lead.sla_state != "none"
+            and ((stage_rules.get(lead.stage_id.id) or {}).get("sla") or {}).get("activity_aware"))
+        leads._sla_recompute()
+
+    # ------------------------------------------------------------
+    # SLA: actions
+    # ------------------------------------------------------------
+
+    def action_sla_hold(self):
+        """Open the dialog putting the lead on hold: the dialog writes the date and the reason."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Put on Hold"),
+            "res_model": "crm.lead",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("sales_process_stages.crm_lead_view_form_sla_hold").id, "form")],
+            "target": "new",
+        }
+
+    def action_sla_hold_confirm(self):
+        """Button of the hold dialog: the date and reason are saved (and checked) by then."""
+        return {"type": "ir.actions.act_window_close"}
+
+    def action_sla_resume(self):
+        """End the hold now: the clock restarts."""
+        self.filtered("sla_hold_until").write({"sla_hold_until": False, "sla_hold_reason": False})
+        return True
+
+
+def clock_day_start(clock, day):
+    """UTC instant when ``day`` starts on ``clock``'s time zone (False without a day)."""
+    return clock.day_start(day) if day else False
