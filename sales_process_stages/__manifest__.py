@@ -14,6 +14,7 @@
         "security/ir.model.access.csv",
         "security/crm_lead_stage_history_security.xml",
         "data/mail_activity_type_data.xml",
+        "data/ir_cron_data.xml",
         "views/crm_stage_checklist_item_views.xml",
         "views/crm_lead_checklist_line_views.xml",
         "views/crm_stage_views.xml",

@@ -1,8 +1,11 @@
 import logging
+import threading
+import time
 from collections import defaultdict
 
 from lxml import etree
 from markupsafe import Markup, escape
+from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
@@ -758,6 +761,178 @@ class CrmLead(models.Model):
         """End the hold now: the clock restarts."""
         self.filtered("sla_hold_until").write({"sla_hold_until": False, "sla_hold_reason": False})
         return True
+
+    # ------------------------------------------------------------
+    # SLA: scheduled sweep
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_sweep_sla(self, batch_size=10000, escalation_batch_size=200, time_limit=240, auto_commit=None):
+        """Catch the passing of time: resume the holds that end, turn on track leads due soon and
+        due soon leads overdue, escalate the overdue ones once per stay.
+
+        Set-based and batched: each step locks at most ``batch_size`` leads whose state must
+        change (``FOR UPDATE SKIP LOCKED``, so that two workers share the work), updates them and,
+        out of tests, commits. After ``time_limit`` seconds it reports the work left with
+        ``ir.cron._notify_progress``, and the scheduler runs it again at once; a second run resumes
+        where the first stopped. An escalation is marked done in the statement that takes it from
+        the queue, committed with the activity or message it sends: it is never sent twice.
+
+        :param batch_size: leads per batch of state changes (0 skips them)
+        :param escalation_batch_size: leads per batch of hold ends and escalations (0 skips them)
+        :param auto_commit: commit each batch; default: out of tests
+        :return: number of leads processed
+        """
+        if auto_commit is None:
+            auto_commit = not getattr(threading.current_thread(), "testing", False)
+        stop_at = time.monotonic() + time_limit
+        Lead = self.sudo().with_context(mail_notify_force_send=False)
+        steps = [
+            (Lead._sla_sweep_resume_holds, escalation_batch_size),
+            (Lead._sla_sweep_overdue, batch_size),
+            (Lead._sla_sweep_due_soon, batch_size),
+            (Lead._sla_sweep_escalate, escalation_batch_size),
+            (Lead._sla_sweep_notify_leaders, escalation_batch_size),
+        ]
+        done = 0
+        for step, limit in steps:
+            while limit > 0:
+                count = Lead._sla_sweep_batch(step, limit, auto_commit)
+                done += count
+                if count < limit:
+                    break
+                if time.monotonic() >= stop_at:
+                    remaining = Lead._sla_sweep_remaining()
+                    self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+                    return done
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done
+
+    def _sla_sweep_batch(self, step, limit, auto_commit):
+        """Run one batch of a step, committed on its own out of tests. A batch that meets the
+        batch of another worker on the same leads gives way and runs again on a fresh snapshot."""
+        for __ in range(3):
+            try:
+                count = step(limit)
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                return count
+            except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+                if not auto_commit:
+                    raise
+                self.env.cr.rollback()
+        return 0
+
+    def _sla_sweep_locked_update(self, where, assignments, limit, order):
+        """UPDATE at most ``limit`` leads matching ``where`` that no other transaction holds;
+        :param where, assignments: SQL; :param order: column to take the oldest first
+        :return: the ids updated"""
+        self.env["crm.lead"].flush_model()
+        self.env.cr.execute(SQL("""
+            WITH todo AS (
+                SELECT id FROM crm_lead
+                 WHERE %(where)s
+                 ORDER BY %(order)s
+                 LIMIT %(limit)s
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE crm_lead lead SET %(assignments)s
+              FROM todo
+             WHERE lead.id = todo.id
+         RETURNING lead.id
+        """, where=where, order=SQL.identifier(order), limit=limit, assignments=assignments), log_exceptions=False)
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        if ids:
+            self.env["crm.lead"].invalidate_model([
+                "sla_state", "sla_priority", "sla_escalation_date", "sla_escalated_date",
+                "sla_leader_date", "sla_leader_notified_date",
+            ])
+        return ids
+
+    def _sla_sweep_overdue(self, limit):
+        now = self.env.cr.now()
+        return len(self._sla_sweep_locked_update(
+            SQL("sla_state IN ('on_track', 'due_soon') AND sla_deadline <= %s", now),
+            SQL("sla_state = 'overdue', sla_priority = %s", SLA_PRIORITY["overdue"]), limit, "sla_deadline"))
+
+    def _sla_sweep_due_soon(self, limit):
+        now = self.env.cr.now()
+        return len(self._sla_sweep_locked_update(
+            SQL("sla_state = 'on_track' AND sla_due_soon_date <= %s", now),
+            SQL("sla_state = 'due_soon', sla_priority = %s", SLA_PRIORITY["due_soon"]), limit, "sla_due_soon_date"))
+
+    def _sla_sweep_resume_holds(self, limit):
+        self.env["crm.lead"].flush_model(["sla_resume_date"])
+        self.env.cr.execute(SQL("""
+            SELECT id FROM crm_lead
+             WHERE sla_resume_date <= %s
+             ORDER BY sla_resume_date
+             LIMIT %s
+               FOR UPDATE SKIP LOCKED
+        """, self.env.cr.now(), limit), log_exceptions=False)
+        leads = self.browse([row[0] for row in self.env.cr.fetchall()])
+        leads.write({"sla_hold_until": False, "sla_hold_reason": False})
+        return len(leads)
+
+    def _sla_sweep_escalate(self, limit):
+        """Schedule an activity for the salesperson (else the team leader) of leads that became overdue."""
+        now = self.env.cr.now()
+        ids = self._sla_sweep_locked_update(
+            SQL("sla_escalation_date <= %s AND sla_state = 'overdue'", now),
+            SQL("sla_escalation_date = NULL, sla_escalated_date = %s", now), limit, "sla_escalation_date")
+        leads = self.browse(ids)
+        if not leads:
+            return 0
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
+        model_id = self.env["ir.model"]._get_id(self._name)
+        activity_vals = []
+        for lead in leads:
+            user = lead.user_id or lead.team_id.user_id
+            sla = stage_rules.get(lead.stage_id.id, {}).get("sla") or {}
+            activity_type_id = sla.get("activity_type_id") or default_type.id
+            if not user or not activity_type_id:
+                continue
+            activity_vals.append({
+                "res_model_id": model_id, "res_id": lead.id, "activity_type_id": activity_type_id,
+                "user_id": user.id, "date_deadline": fields.Date.context_today(lead.with_user(user)),
+                "summary": _("Overdue in %(stage)s", stage=lead.stage_id.name),
+                "note": escape(_("This lead was due in stage “%(stage)s” on %(deadline)s (UTC).",
+                                 stage=lead.stage_id.name, deadline=lead.sla_deadline)),
+            })
+        if activity_vals:
+            self.env["mail.activity"].with_context(sla_internal=True).create(activity_vals)
+        return len(leads)
+
+    def _sla_sweep_notify_leaders(self, limit):
+        """Notify the team leader of leads still overdue after the stage's further delay."""
+        now = self.env.cr.now()
+        ids = self._sla_sweep_locked_update(
+            SQL("sla_leader_date <= %s AND sla_state = 'overdue'", now),
+            SQL("sla_leader_date = NULL, sla_leader_notified_date = %s", now), limit, "sla_leader_date")
+        leads = self.browse(ids)
+        for lead in leads.filtered("team_id.user_id"):
+            leader = lead.team_id.user_id
+            lead.message_post(
+                body=_("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
+                       "salesperson: %(user)s.", leader=leader.name, stage=lead.stage_id.name,
+                       deadline=lead.sla_deadline, user=lead.user_id.name or _("nobody")),
+                partner_ids=leader.partner_id.ids, message_type="comment", subtype_xmlid="mail.mt_note")
+        return len(leads)
+
+    @api.model
+    def _sla_sweep_remaining(self):
+        """Leads the sweep has still to process (for the scheduler's progress)."""
+        self.env.cr.execute("""
+            SELECT (SELECT count(*) FROM crm_lead WHERE sla_resume_date <= %(now)s)
+                 + (SELECT count(*) FROM crm_lead
+                     WHERE sla_state IN ('on_track', 'due_soon') AND sla_deadline <= %(now)s)
+                 + (SELECT count(*) FROM crm_lead
+                     WHERE sla_state = 'on_track' AND sla_due_soon_date <= %(now)s AND sla_deadline > %(now)s)
+                 + (SELECT count(*) FROM crm_lead WHERE sla_escalation_date <= %(now)s AND sla_state = 'overdue')
+                 + (SELECT count(*) FROM crm_lead WHERE sla_leader_date <= %(now)s AND sla_state = 'overdue')
+        """, {"now": self.env.cr.now()})
+        return self.env.cr.fetchone()[0]
 
 
 def clock_day_start(clock, day):
