@@ -21,6 +21,7 @@
         "views/crm_team_views.xml",
         "views/crm_lead_views.xml",
         "wizard/crm_lead_stage_move_views.xml",
+        "views/crm_lead_stage_history_views.xml",
         "data/crm_lead_stage_history_data.xml",
         "views/sales_process_stages_menus.xml",
     ],
