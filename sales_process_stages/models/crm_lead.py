@@ -767,7 +767,7 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_sweep_sla(self, batch_size=10000, escalation_batch_size=200, time_limit=240, auto_commit=None):
+    def _cron_sweep_sla(self, batch_size=10000, escalation_batch_size=200, time_limit=60, auto_commit=None):
         """Catch the passing of time: resume the holds that end, turn on track leads due soon and
         due soon leads overdue, escalate the overdue ones once per stay.
 
@@ -780,6 +780,8 @@ class CrmLead(models.Model):
 
         :param batch_size: leads per batch of state changes (0 skips them)
         :param escalation_batch_size: leads per batch of hold ends and escalations (0 skips them)
+        :param time_limit: seconds after which the run stops and reports the work left, below the
+            workers' real time limit (``limit_time_real``, 120 s by default)
         :param auto_commit: commit each batch; default: out of tests
         :return: number of leads processed
         """
