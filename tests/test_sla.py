@@ -350,6 +350,13 @@ class TestSlaEscalation(SlaCommon):
         self._sweep(datetime(2024, 6, 13, 0, 0))
         self.assertEqual(len(self._sla_activities(lead)), 2)
 
+    def test_escalation_without_salesperson(self):
+        """A lead without salesperson escalates to its team leader."""
+        with self.mock_datetime_and_now(FRI_16_NY):
+            lead = self._create_lead(user_id=False)
+        self._sweep(MON_16_NY)
+        self.assertEqual(self._sla_activities(lead).user_id, self.sales_team_1.user_id)
+
     def test_no_leader_notification_when_back_on_track(self):
         """A lead that is no longer overdue (a planned activity) notifies nobody."""
         self.stage_proposition.write({"sla_notify_leader": True, "sla_leader_delay": 1,
@@ -392,6 +399,33 @@ class TestSlaEscalation(SlaCommon):
         with self.mock_datetime_and_now(FRI_16_NY):
             self._create_lead()
         cron.method_direct_trigger()
+
+
+@tagged("sales_process_stages", "sla")
+class TestSlaDailyReview(SlaCommon):
+    def test_daily_review_order(self):
+        """The daily review lists the most urgent first, then the biggest deals, by salesperson."""
+        action = self.env.ref("sales_process_stages.crm_lead_action_daily_review")
+        self.assertEqual(action.res_model, "crm.lead")
+        self.assertIn("search_default_sla_review", action.context)
+        self.assertIn("search_default_salesperson", action.context)
+        order = etree.fromstring(action.view_id.arch_db).get("default_order")
+        with self.mock_datetime_and_now(FRI_16_NY):
+            small_late = self._create_lead(name="small late", expected_revenue=10)
+            big_late = self._create_lead(name="big late", expected_revenue=1000)
+            self._create_lead(name="no SLA", expected_revenue=9000, stage_id=self.stage_gen_1.id)
+        with self.mock_datetime_and_now(datetime(2024, 6, 11, 0, 0)):
+            big_due = self._create_lead(name="big due", expected_revenue=5000, stage_id=self.stage_proposition.id)
+        # Wednesday: the leads of New are late, "big due" is due in 11 hours
+        self._sweep(datetime(2024, 6, 12, 13, 0))
+        self.assertEqual((small_late | big_late | big_due).mapped("sla_state"), ["overdue", "overdue", "due_soon"])
+        leads = self.env["crm.lead"].search([("id", "in", (small_late | big_late | big_due).ids)], order=order)
+        self.assertEqual(leads.mapped("name"), ["big late", "small late", "big due"])
+
+    def test_checklist_review_action(self):
+        action = self.env.ref("sales_process_stages.crm_lead_checklist_line_action_daily_review")
+        self.assertEqual(action.res_model, "crm.lead.checklist.line")
+        self.assertIn("search_default_review", action.context)
 
 
 @tagged("sales_process_stages", "sla")
