@@ -22,6 +22,7 @@ DEB_NEEDS=(
   "/usr/include/sasl/sasl.h:libsasl2-dev"
   "pg_config:libpq-dev"
   "gcc:gcc"
+  "curl:curl"
   "chromium:chromium"
 )
 missing=()
@@ -67,10 +68,15 @@ if [[ ! -x $PY || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   say "building $VENV (Odoo requirements and dev tools; a few minutes the first time)"
   [[ -x $PY ]] || "$PYTHON" -m venv "$VENV"
   export PIP_CONSTRAINT="$ROOT/scripts/constraints.txt"
-  "$PY" -m pip install -q --disable-pip-version-check "setuptools<70" wheel
-  "$PY" -m pip install -q --disable-pip-version-check \
-    -r "$ODOO_SRC/requirements.txt" -r "$ROOT/requirements-dev.txt" \
+  # pip warns once per missing local index ("Location ... is ignored"): noise, not news.
+  pip_install() {
+    "$PY" -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v 'is ignored' || true; } >&2
+  }
+  pip_install "setuptools<70" wheel || die "pip could not install setuptools and wheel (see above)"
+  pip_install -r "$ODOO_SRC/requirements.txt" -r "$ROOT/requirements-dev.txt" \
     || die "pip could not install Odoo's requirements (see above)"
+  # Tours need websocket-client (else Odoo's HttpCase skips them); tests need pytest-odoo.
+  "$PY" -c 'import importlib.util as u, psycopg2, websocket; assert u.find_spec("pytest_odoo")' || die "the venv lacks websocket-client, pytest-odoo or psycopg2"
   echo "$want" >"$stamp"
 fi
 # Odoo is not on a package registry: make its source importable in the venv.

@@ -43,10 +43,19 @@ class CrmLead(models.Model):
     checklist_mandatory_done = fields.Integer(
         "Mandatory Items Done", compute="_compute_checklist_progress", store=True)
     checklist_progress = fields.Float(
-        "Checklist Progress", compute="_compute_checklist_progress", store=True, aggregator="avg",
+        compute="_compute_checklist_progress", store=True, aggregator="avg",
         help="Share of the current stage's mandatory checklist items that are done or skipped (%).")
     # Entry requirements: fields the form marks required (current and next stage), as ",name,name,"
     stage_required_fields = fields.Char("Required Fields", compute="_compute_stage_required_fields")
+    # Loss: where and why
+    lost_stage_id = fields.Many2one(
+        "crm.stage", string="Lost in Stage", compute="_compute_lost_stage_id", store=True, index="btree_not_null",
+        help="Stage the lead was in when it was lost; restoring the lead puts it back there.")
+    lost_competitor_id = fields.Many2one(
+        "res.partner", string="Lost to Competitor", tracking=True, index="btree_not_null",
+        help="The competitor who won the deal.")
+    lost_competitor_name = fields.Char("Competitor Name", tracking=True)
+    lost_note = fields.Text(tracking=True)
     # "Move to Stage" dialog: open mandatory items of the current stage
     stage_move_line_ids = fields.Many2many(
         "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
@@ -115,7 +124,15 @@ class CrmLead(models.Model):
                 next_stage = lead._get_next_stage_id(rules)
                 if next_stage:
                     names.update(rules[next_stage]["required_fields"])
-            lead.stage_required_fields = ",%s," % ",".join(sorted(names)) if names else False
+            lead.stage_required_fields = f",{','.join(sorted(names))}," if names else False
+
+    @api.depends("active")
+    def _compute_lost_stage_id(self):
+        for lead in self:
+            if lead.active:
+                lead.lost_stage_id = False
+            elif not lead.lost_stage_id:
+                lead.lost_stage_id = lead.stage_id
 
     @api.depends("stage_id", "checklist_line_ids.state")
     def _compute_stage_move_line_ids(self):
@@ -145,6 +162,9 @@ class CrmLead(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         leads = super().create(vals_list)
+        lost = leads.filtered(lambda lead: not lead.active)
+        if lost:
+            lost._check_loss({})
         rules = self.env["crm.stage"]._get_process_rules()
         moves = [(lead, False, lead.stage_id.id) for lead in leads if lead.stage_id]
         if any(self.env["crm.stage"]._has_process_rules(new) for __, __, new in moves):
@@ -152,29 +172,47 @@ class CrmLead(models.Model):
             # raising undoes the whole create
             leads._check_stage_moves(moves, rules)
             leads._enter_stages(moves, rules)
+        if rules["fixed_probability_teams"]:
+            given = {lead.id for lead, vals in zip(leads, vals_list, strict=True) if "probability" in vals}
+            leads._set_fixed_probability([move for move in moves if move[0].id not in given], rules)
         leads._sla_after_create()
         return leads
 
-    # super().write is called by _write_through_stage_gate
-    def write(self, vals):  # pylint: disable=method-required-super
+    def write(self, vals):
+        back_to = {}
+        if "active" in vals:
+            if not vals["active"]:
+                self.filtered("active")._check_loss(vals)
+            elif restored := self.filtered(lambda lead: not lead.active):
+                # restoring a lost lead puts it back in the stage it was lost in, checklist as it was;
+                # the loss details go (the chatter keeps them)
+                vals = {"lost_competitor_id": False, "lost_competitor_name": False, "lost_note": False, **vals}
+                if "stage_id" not in vals:
+                    for lead in restored:
+                        if lead.lost_stage_id and lead.lost_stage_id != lead.stage_id:
+                            back_to.setdefault(lead.lost_stage_id, []).append(lead.id)
         # SLA and stage history: what the write changes, read before it, applied after it in batch
         before = self._sla_prepare_write(vals)
-        res = self._write_through_stage_gate(vals)
+        res = self._write_stage(vals) if "stage_id" in vals else super().write(vals)
         if before:
             self._sla_after_write(vals, before)
+        for stage, lead_ids in back_to.items():
+            self.browse(lead_ids).with_context(stage_move_restore=True).write({"stage_id": stage.id})
         return res
 
-    def _write_through_stage_gate(self, vals):
-        if "stage_id" not in vals:
-            return super().write(vals)
+    def _write_stage(self, vals):
+        """``write`` moving leads: check every move at the gate, write, then enter the stages."""
         rules = self.env["crm.stage"]._get_process_rules()
         new_stage_id = vals["stage_id"] or False
         moves = [(lead, lead.stage_id.id, new_stage_id) for lead in self if lead.stage_id.id != new_stage_id]
         if not moves or not self._moves_have_rules(moves, rules):
             return super().write(vals)
-        self._check_stage_moves(moves, rules, vals)
+        if not self.env.context.get("stage_move_restore"):
+            self._check_stage_moves(moves, rules, vals)
         res = super().write(vals)
         self._enter_stages(moves, rules)
+        if "probability" not in vals:
+            self._set_fixed_probability(moves, rules)
         return res
 
     @api.model
@@ -231,6 +269,22 @@ class CrmLead(models.Model):
             "context": {"default_lead_id": self.id},
         }
 
+    def action_set_lost(self, **additional_values):
+        """Write the loss details before archiving, so that the gate sees the reason with the archive."""
+        if additional_values:
+            self.write(dict(additional_values))
+        return super().action_set_lost()
+
+    def action_open_transfer(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Transfer to Another Pipeline"),
+            "res_model": "crm.lead.transfer",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_lead_ids": self.ids},
+        }
+
     def action_stage_move_confirm(self):
         """Button of the "Move to Stage" dialog: the values are saved, move through the gate."""
         self.ensure_one()
@@ -246,7 +300,8 @@ class CrmLead(models.Model):
 
     def _moves_have_rules(self, moves, rules):
         stage_rules = rules["stages"]
-        if any(lead.team_id.id in rules["teams"] for lead, __, __ in moves):
+        if any(lead.team_id.id in rules["teams"] or lead.team_id.id in rules["fixed_probability_teams"]
+               for lead, __, __ in moves):
             return True
         for __, old, new in moves:
             if new and self.env["crm.stage"]._has_process_rules(new):
@@ -317,8 +372,10 @@ class CrmLead(models.Model):
         today = fields.Date.context_today(self)
 
         # open mandatory items of the stages left forward: one query for the batch
+        # a transfer to another pipeline leaves it: not a move forward in it
+        transfer = "team_id" in vals and any(lead.team_id.id != vals["team_id"] for lead, __, __ in moves)
         leaving = [(lead, old) for lead, old, new in moves
-                   if old in stage_rules and stage_rules[old]["mandatory_item_ids"]
+                   if not transfer and old in stage_rules and stage_rules[old]["mandatory_item_ids"]
                    and new in stage_rules and self._is_forward(stage_rules, old, new)]
         open_lines = defaultdict(list)
         if leaving:
@@ -329,14 +386,26 @@ class CrmLead(models.Model):
             ], ["lead_id", "stage_id", "name"]):
                 open_lines[line.lead_id.id, line.stage_id.id].append(line.name)
 
+        # a planned next activity is one the rep planned, not a checklist item's
+        checklist_activity_ids = set()
+        if any(stage_rules.get(new, {}).get("require_next_activity") for __, __, new in moves):
+            leads = self.browse([lead.id for lead, __, new in moves
+                                 if stage_rules.get(new, {}).get("require_next_activity")])
+            checklist_activity_ids = set(self.env["crm.lead.checklist.line"].sudo().search_fetch(
+                [("activity_id", "in", leads.activity_ids.ids)], ["activity_id"]).activity_id.ids)
+
         for lead, old, new in moves:
             new_rules = stage_rules.get(new)
             if not new_rules:
                 continue
-            # pipeline policy: skipping stages, moving back
-            policy = team_policies.get(lead.team_id.id)
+            # pipeline policy: skipping stages, moving back, winning from some stages only
+            policy = None if transfer else team_policies.get(lead.team_id.id)
+            if policy and policy[2] and new_rules["is_won"] and old not in policy[2]:
+                problems[lead].append(_(
+                    "pipeline “%(team)s” allows winning only from %(stages)s",
+                    team=lead.team_id.name, stages=", ".join(Stage.browse(policy[2]).mapped("display_name"))))
             if policy and old in stage_rules and not new_rules["is_won"]:
-                allow_skip, allow_back = policy
+                allow_skip, allow_back, __ = policy
                 if not allow_back and not self._is_forward(stage_rules, old, new):
                     problems[lead].append(_(
                         "pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”",
@@ -359,13 +428,65 @@ class CrmLead(models.Model):
                 if lead._is_stage_value_missing(name, vals)
             ]
             if new_rules["require_next_activity"] and not any(
-                    activity.date_deadline >= today for activity in lead.activity_ids):
+                    activity.date_deadline >= today and activity.id not in checklist_activity_ids
+                    for activity in lead.activity_ids):
                 missing.append(_("a planned next activity"))
             if missing:
                 problems[lead].append(_(
                     "cannot enter “%(stage)s” without %(fields)s",
                     stage=stage_names[new], fields=", ".join(missing)))
         return problems
+
+    def _check_loss(self, vals):
+        """The loss gate: open leads about to be lost (archived) in pipelines requiring a lost reason
+        must give one, of their company, with the details it asks for. One message for the batch."""
+        leads = self.filtered(lambda lead: lead.team_id.lost_reason_required)
+        if not leads:
+            return
+        def value(lead, name):
+            if name in vals:
+                field = self._fields[name]
+                return field.convert_to_record(field.convert_to_cache(vals[name], lead), lead)
+            return lead[name]
+
+        # completed activities are logged as messages carrying their type: one query for the batch
+        reasons = self.env["crm.lost.reason"].browse()
+        for lead in leads:
+            reasons |= value(lead, "lost_reason_id")
+        done_counts = {}
+        if any(reason.required_activity_count for reason in reasons):
+            for res_id, activity_type, count in self.env["mail.message"].sudo()._read_group(
+                [("model", "=", "crm.lead"), ("res_id", "in", leads.ids),
+                 ("mail_activity_type_id", "in", reasons.required_activity_type_id.ids)],
+                ["res_id", "mail_activity_type_id"], ["__count"],
+            ):
+                done_counts[res_id, activity_type.id] = count
+
+        problems = defaultdict(list)
+        for lead in leads:
+            reason = value(lead, "lost_reason_id")
+            if not reason:
+                problems[lead].append(_("pipeline “%(team)s” requires a lost reason", team=lead.team_id.name))
+                continue
+            if reason.company_id and lead.company_id and reason.company_id != lead.company_id:
+                problems[lead].append(_(
+                    "lost reason “%(reason)s” belongs to company %(company)s", reason=reason.name,
+                    company=reason.company_id.name))
+            if reason.requires_competitor and not value(lead, "lost_competitor_id") \
+                    and not (value(lead, "lost_competitor_name") or "").strip():
+                problems[lead].append(_("lost reason “%(reason)s” requires the competitor", reason=reason.name))
+            if reason.requires_note and not (value(lead, "lost_note") or "").strip():
+                problems[lead].append(_("lost reason “%(reason)s” requires a note", reason=reason.name))
+            if reason.required_activity_count:
+                done = done_counts.get((lead.id, reason.required_activity_type_id.id), 0)
+                if done < reason.required_activity_count:
+                    problems[lead].append(_(
+                        "lost reason “%(reason)s” requires %(count)s completed “%(type)s” activities (%(done)s done)",
+                        reason=reason.name, count=reason.required_activity_count,
+                        type=reason.required_activity_type_id.name, done=done))
+        if problems:
+            raise UserError(_("These leads cannot be marked lost:") + "\n" + "\n".join(
+                f"- {lead.display_name}: {line}" for lead, lines in problems.items() for line in lines))
 
     def _is_stage_value_missing(self, name, vals):
         """Whether field ``name`` is empty once ``vals`` are written: zero, empty and false are
@@ -381,6 +502,17 @@ class CrmLead(models.Model):
         if isinstance(value, str):
             return not value.strip()
         return not value
+
+    def _set_fixed_probability(self, moves, rules):
+        """In pipelines using fixed probabilities, a lead entering a stage gets the stage's probability;
+        other pipelines keep Odoo's predictive scoring untouched."""
+        by_probability = defaultdict(list)
+        for lead, __, new in moves:
+            if new in rules["stages"] and not rules["stages"][new]["is_won"] \
+                    and lead.team_id.id in rules["fixed_probability_teams"]:
+                by_probability[rules["stages"][new]["fixed_probability"]].append(lead.id)
+        for probability, lead_ids in by_probability.items():
+            self.browse(lead_ids).write({"probability": probability})
 
     def _enter_stages(self, moves, rules):
         """After a move: give the leads the checklist of the stage they entered (lines they do not
@@ -434,10 +566,13 @@ class CrmLead(models.Model):
                 key = (act_vals["res_id"], act_vals["user_id"])
                 rounds[seen[key]].append(index)
                 seen[key] += 1
-        Activity = self.env["mail.activity"].sudo()
+        # Odoo notifies each assignee of each activity (a message per activity): fine for the lead a rep
+        # moves, not for a batch (import, mass edit) where the activities show in "My Activities".
+        Activity = self.env["mail.activity"].sudo().with_context(
+            mail_activity_quick_update=len(leads_by_stage) > 1 or len(self) > 1)
         for indexes in rounds.values():
             activities = Activity.create([activity_vals[index] for index in indexes])
-            for index, activity in zip(indexes, activities):
+            for index, activity in zip(indexes, activities, strict=True):
                 line_vals[index]["activity_id"] = activity.id
         lines = Line.create(line_vals)
         # lines carry the item's name in every language, as the template had it when the lead entered

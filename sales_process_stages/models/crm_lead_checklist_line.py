@@ -8,16 +8,16 @@ class CrmLeadChecklistLine(models.Model):
     _order = "stage_sequence, stage_id, sequence, id"
     _rec_name = "name"
 
-    lead_id = fields.Many2one("crm.lead", string="Lead", required=True, ondelete="cascade", index=True)
+    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True)
     lead_name = fields.Char(related="lead_id.name", string="Lead Name")
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
-    stage_id = fields.Many2one("crm.stage", string="Stage", required=True, ondelete="cascade", index=True)
+    stage_id = fields.Many2one("crm.stage", required=True, ondelete="cascade", index=True)
     stage_sequence = fields.Integer(related="stage_id.sequence", string="Stage Sequence", store=True)
     item_id = fields.Many2one("crm.stage.checklist.item", string="Template Item", ondelete="set null", index=True)
     # copied from the template when the lead enters the stage: editing the template never rewrites them
     name = fields.Char("Item", required=True, translate=True)
-    description = fields.Text("Description", translate=True)
-    sequence = fields.Integer("Sequence", default=10)
+    description = fields.Text(translate=True)
+    sequence = fields.Integer(default=10)
     is_mandatory = fields.Boolean("Mandatory", default=True)
     needs_attachment = fields.Boolean("Needs an Attachment")
     # who, when, how far
@@ -28,8 +28,8 @@ class CrmLeadChecklistLine(models.Model):
         string="Status", required=True, default="open", index=True)
     done_date = fields.Datetime("Done On", readonly=True)
     done_user_id = fields.Many2one("res.users", string="Done By", readonly=True)
-    skip_reason = fields.Char("Skip Reason")
-    activity_id = fields.Many2one("mail.activity", string="Activity", ondelete="set null", index="btree_not_null")
+    skip_reason = fields.Char()
+    activity_id = fields.Many2one("mail.activity", ondelete="set null", index="btree_not_null")
     is_overdue = fields.Boolean("Overdue", compute="_compute_is_overdue", search="_search_is_overdue")
 
     _sql_constraints = [
@@ -109,7 +109,8 @@ class CrmLeadChecklistLine(models.Model):
         if not lines or extra_attachment:
             return
         Attachment = self.env["ir.attachment"].sudo()
-        on_lines = set(Attachment.search([("res_model", "=", self._name), ("res_id", "in", lines.ids)]).mapped("res_id"))
+        on_lines = set(
+            Attachment.search([("res_model", "=", self._name), ("res_id", "in", lines.ids)]).mapped("res_id"))
         missing = self.browse()
         for line in lines.filtered(lambda line: line.id not in on_lines):
             lead = line.lead_id.sudo()

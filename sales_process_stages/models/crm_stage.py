@@ -26,6 +26,11 @@ class CrmStage(models.Model):
         " ('ttype', 'not in', ('one2many', 'many2many', 'binary', 'json', 'properties'))]",
         help="Fields of the lead that must be filled in before the lead may enter this stage. "
         "Zero, empty and unset count as missing; an amount must be above zero.")
+    # Forecast: fixed probability in pipelines set to "fixed probabilities"
+    fixed_probability = fields.Float(
+        "Fixed Probability (%)", aggregator=False,
+        help="In a pipeline using fixed probabilities, a lead entering this stage gets this win probability "
+        "(the forecast is expected revenue × probability).")
     require_next_activity = fields.Boolean(
         "Requires a Planned Activity",
         help="A lead may only enter this stage with a next activity planned (due today or later).")
@@ -81,6 +86,11 @@ class CrmStage(models.Model):
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
+
+    _sql_constraints = [
+        ("fixed_probability_range", "CHECK(fixed_probability >= 0 AND fixed_probability <= 100)",
+         "A stage's fixed probability is a percentage between 0 and 100."),
+    ]
 
     @api.constrains("required_field_ids")
     def _check_required_field_ids(self):
@@ -168,7 +178,8 @@ class CrmStage(models.Model):
         :return: {'stages': {stage_id: {'sequence', 'is_won', 'team_id', 'fold', 'required_fields'
                   (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids',
                   'sla' (None, or the time budget: see ``_get_sla_rule``)}},
-                  'teams': {team_id: (allow_skip_stages, allow_move_back)} of the restricting teams}
+                  'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
+                  teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities}
         """
         self = self.sudo().with_context(active_test=False)
         stages = self.search([])
@@ -184,14 +195,19 @@ class CrmStage(models.Model):
                 "fold": stage.fold,
                 "required_fields": tuple(stage.required_field_ids.mapped("name")),
                 "require_next_activity": stage.require_next_activity,
+                "fixed_probability": stage.fixed_probability,
                 "item_ids": (),
                 "mandatory_item_ids": (),
                 "sla": None,
             }
         teams = self.env["crm.team"].search_fetch(
-            ["|", ("allow_skip_stages", "=", False), ("allow_move_back", "=", False)],
-            ["allow_skip_stages", "allow_move_back"])
-        team_policies = {team.id: (team.allow_skip_stages, team.allow_move_back) for team in teams}
+            ["|", "|", ("allow_skip_stages", "=", False), ("allow_move_back", "=", False),
+             ("won_from_stage_ids", "!=", False)],
+            ["allow_skip_stages", "allow_move_back", "won_from_stage_ids"])
+        team_policies = {
+            team.id: (team.allow_skip_stages, team.allow_move_back, tuple(team.won_from_stage_ids.ids))
+            for team in teams
+        }
         for stage in stages.filtered("sla_enabled"):
             rules[stage.id]["sla"] = stage._get_sla_rule()
         for item in items:
@@ -199,7 +215,8 @@ class CrmStage(models.Model):
             stage_rules["item_ids"] += (item.id,)
             if item.is_mandatory:
                 stage_rules["mandatory_item_ids"] += (item.id,)
-        return {"stages": rules, "teams": team_policies}
+        fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
+        return {"stages": rules, "teams": team_policies, "fixed_probability_teams": fixed_teams}
 
     @api.model
     def _has_process_rules(self, stage_id):

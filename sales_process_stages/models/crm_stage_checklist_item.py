@@ -10,10 +10,10 @@ class CrmStageChecklistItem(models.Model):
     _order = "stage_id, sequence, id"
 
     name = fields.Char("Item", required=True, translate=True)
-    description = fields.Text("Description", translate=True)
-    sequence = fields.Integer("Sequence", default=10)
-    active = fields.Boolean("Active", default=True)
-    stage_id = fields.Many2one("crm.stage", string="Stage", required=True, ondelete="cascade", index=True)
+    description = fields.Text(translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    stage_id = fields.Many2one("crm.stage", required=True, ondelete="cascade", index=True)
     is_mandatory = fields.Boolean(
         "Mandatory", default=True,
         help="An open mandatory item blocks leaving the stage forward. Optional items may be skipped.")
@@ -24,14 +24,14 @@ class CrmStageChecklistItem(models.Model):
          ("user", "Specific user")],
         string="Responsible", required=True, default="salesperson")
     responsible_user_id = fields.Many2one(
-        "res.users", string="Responsible User", domain="[('share', '=', False)]",
+        "res.users", domain="[('share', '=', False)]",
         help="Anyone in the company, also outside sales: an engineer, an analyst.")
     due_offset = fields.Integer(
         "Due After", default=1, help="Time after entering the stage when the item is due.")
     due_offset_unit = fields.Selection(
         [("hours", "Hours"), ("days", "Days")], string="Due Unit", required=True, default="days")
     activity_type_id = fields.Many2one(
-        "mail.activity.type", string="Activity Type", ondelete="restrict",
+        "mail.activity.type", ondelete="restrict",
         default=lambda self: self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False),
         domain="[('res_model', 'in', (False, 'crm.lead'))]",
         help="Entering the stage schedules an activity of this type for the responsible. "

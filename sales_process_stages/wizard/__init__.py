@@ -1,1 +1,3 @@
+from . import crm_lead_lost
 from . import crm_lead_stage_move
+from . import crm_lead_transfer

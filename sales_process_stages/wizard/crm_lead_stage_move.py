@@ -6,7 +6,7 @@ class CrmLeadStageMove(models.TransientModel):
     _name = "crm.lead.stage.move"
     _description = "Move a Lead to a Stage"
 
-    lead_id = fields.Many2one("crm.lead", string="Lead", required=True, ondelete="cascade")
+    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade")
     team_id = fields.Many2one(related="lead_id.team_id")
     current_stage_id = fields.Many2one(related="lead_id.stage_id", string="Current Stage")
     stage_id = fields.Many2one(
@@ -15,7 +15,7 @@ class CrmLeadStageMove(models.TransientModel):
     blocking = fields.Text("What Is Missing", compute="_compute_blocking")
     can_force = fields.Boolean(compute="_compute_can_force")
     force_reason = fields.Text(
-        "Force Reason", help="Sales managers may move past the rules; the reason and what was bypassed "
+        help="Sales managers may move past the rules; the reason and what was bypassed "
         "are recorded in the chatter.")
 
     @api.model

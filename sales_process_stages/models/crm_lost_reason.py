@@ -1,0 +1,33 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class CrmLostReason(models.Model):
+    _inherit = "crm.lost.reason"
+
+    company_id = fields.Many2one(
+        "res.company", index=True,
+        help="Leave empty to use the reason in every company.")
+    # details a lead lost for this reason must give
+    requires_competitor = fields.Boolean(
+        "Requires a Competitor", help="Name the competitor who won: a contact, or a name.")
+    requires_note = fields.Boolean("Requires a Note", help="The closing note must say more.")
+    required_activity_count = fields.Integer(
+        "Required Completed Activities", default=0,
+        help="The lead can only be lost for this reason after this many completed activities of the type "
+        "(e.g. six logged call attempts before “no answer”).")
+    required_activity_type_id = fields.Many2one(
+        "mail.activity.type", string="Activity Type", ondelete="restrict",
+        domain="[('res_model', 'in', (False, 'crm.lead'))]")
+
+    _sql_constraints = [
+        ("required_activity_count_positive", "CHECK(required_activity_count >= 0)",
+         "The number of required activities cannot be negative."),
+    ]
+
+    @api.constrains("required_activity_count", "required_activity_type_id")
+    def _check_required_activity_type_id(self):
+        for reason in self:
+            if reason.required_activity_count and not reason.required_activity_type_id:
+                raise ValidationError(_(
+                    "Lost reason “%(reason)s” requires completed activities: choose their type.", reason=reason.name))

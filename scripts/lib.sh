@@ -1,0 +1,134 @@
+# Helpers shared by run.sh and test.sh. Source it after scripts/setup.sh
+# (it needs PY, ODOO_BIN, ADDONS_PATH and the PG* variables).
+
+MODULE=sales_process_stages
+
+# colours only on a terminal (CI logs stay plain)
+if [[ -t 2 ]]; then BOLD=$'\033[1m' RED=$'\033[1;31m' GREEN=$'\033[1;32m' OFF=$'\033[0m'
+else BOLD="" RED="" GREEN="" OFF=""; fi
+
+# Timing of phases: `phase NAME` starts one (and ends the previous), `phases_report` prints them all.
+PHASE_NAMES=() PHASE_SECS=() _phase_name="" _phase_t0=0
+phase() {
+  phase_end
+  _phase_name=$1 _phase_t0=$SECONDS
+  printf '\n%s==> %s%s\n' "$BOLD" "$1" "$OFF" >&2
+}
+phase_end() {
+  if [[ -n $_phase_name ]]; then
+    PHASE_NAMES+=("$_phase_name") PHASE_SECS+=($((SECONDS - _phase_t0)))
+    printf '%s<== %s: %ss%s\n' "$BOLD" "$_phase_name" $((SECONDS - _phase_t0)) "$OFF" >&2
+    _phase_name=""
+  fi
+}
+phases_report() {
+  phase_end
+  local i
+  printf '\nTiming of phases:\n' >&2
+  for i in "${!PHASE_NAMES[@]}"; do printf '  %-42s %5ss\n' "${PHASE_NAMES[$i]}" "${PHASE_SECS[$i]}" >&2; done
+  printf '  %-42s %5ss\n' "total" "$SECONDS" >&2
+}
+
+# pg_query DB SQL [PARAM...]: runs one statement, prints the first column of each row.
+# Exit status 2 when the database cannot be reached (e.g. it does not exist).
+pg_query() {
+  "$PY" - "$@" <<'EOF'
+import os, sys
+import psycopg2
+db, sql, *params = sys.argv[1:]
+try:
+    conn = psycopg2.connect(dbname=db, host=os.environ["PGHOST"], port=os.environ["PGPORT"], user=os.environ["PGUSER"])
+except psycopg2.OperationalError:
+    sys.exit(2)
+conn.autocommit = True
+with conn, conn.cursor() as cr:
+    cr.execute(sql, params or None)
+    if cr.description:
+        for row in cr.fetchall():
+            print(row[0])
+conn.close()
+EOF
+}
+
+db_exists() { [[ $(pg_query postgres "SELECT 1 FROM pg_database WHERE datname = %s" "$1") == 1 ]]; }
+
+# module_state DB MODULE: installed, uninstalled, to upgrade, ... or nothing (no such db/module)
+module_state() {
+  pg_query "$1" "SELECT state FROM ir_module_module WHERE name = %s" "$2" 2>/dev/null || true
+}
+
+# drop_db DB: drops the database and its filestore; quiet when it does not exist.
+drop_db() {
+  local db=$1
+  "$PY" - "$db" <<'EOF'
+import os, sys
+import psycopg2
+from psycopg2 import sql
+db = sys.argv[1]
+conn = psycopg2.connect(dbname="postgres", host=os.environ["PGHOST"], port=os.environ["PGPORT"], user=os.environ["PGUSER"])
+conn.autocommit = True
+with conn.cursor() as cr:
+    cr.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [db])
+    cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))
+conn.close()
+EOF
+  rm -rf "${ODOO_DATA_DIR:-$HOME/.local/share/Odoo}/filestore/$db"
+}
+
+# free_port: prints a TCP port nobody listens on.
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# port_free PORT: true when nothing listens on PORT.
+port_free() {
+  "$PY" - "$1" <<'EOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+EOF
+}
+
+# serve_argv DB PORT: sets the array SERVE_ARGV to the command that serves DB over HTTP on PORT.
+# The run command execs it; the test's smoke step starts it in the background. One definition for both.
+serve_argv() {
+  local db=$1 port=$2
+  SERVE_ARGV=("$PY" "$ODOO_BIN" --addons-path="$ADDONS_PATH"
+    --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER"
+    --database="$db" --db-filter="^${db}\$" --no-database-list
+    --http-interface="${HTTP_INTERFACE:-127.0.0.1}" --http-port="$port")
+}
+
+# wait_http URL TIMEOUT_SECONDS [PID]: polls URL until it answers HTTP 200; fails on timeout
+# or when PID (the server) dies first.
+wait_http() {
+  local url=$1 timeout=$2 pid=${3:-} t0=$SECONDS code
+  while ((SECONDS - t0 < timeout)); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" || true)
+    [[ $code == 200 ]] && return 0
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "server (pid $pid) exited before $url answered" >&2
+      return 1
+    fi
+    sleep 1
+  done
+  echo "$url did not answer HTTP 200 within ${timeout}s (last status: ${code:-none})" >&2
+  return 1
+}
+
+# check_odoo_log FILE: fails when the log has an ERROR or CRITICAL line, or a WARNING
+# emitted by (or naming) this addon. Prints the offending lines.
+check_odoo_log() {
+  local file=$1 bad
+  bad=$(grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) |^[0-9-]+ [0-9:,]+ [0-9]+ WARNING .*(odoo\.addons\.$MODULE|$MODULE)" "$file" || true)
+  if [[ -n $bad ]]; then
+    printf '%s: offending log lines:\n%s\n' "$file" "$bad" >&2
+    return 1
+  fi
+}

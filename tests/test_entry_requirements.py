@@ -1,0 +1,302 @@
+"""Fields required to enter a stage, pipeline move policies and forced moves: every path."""
+from lxml import etree
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, tagged, users
+
+from .common import TestSalesProcessCommon
+
+
+@tagged("post_install", "-at_install")
+class TestEntryRequirements(TestSalesProcessCommon):
+
+    def _ready_to_leave_new(self, leads):
+        self._complete(leads, self.stage_new)
+        return leads
+
+    # ------------------------------------------------------------
+    # the rule, through every path
+    # ------------------------------------------------------------
+
+    @users("user_sales_salesman")
+    def test_rpc_write_as_salesman_names_lead_stage_and_fields(self):
+        lead = self._ready_to_leave_new(self._new_leads(user=self.env.user))
+        with self.assertRaises(UserError) as error:
+            lead.write({"stage_id": self.stage_offer.id})
+        message = str(error.exception)
+        self.assertIn(lead.name, message)
+        self.assertIn("Send the offer", message)
+        self.assertIn("Expected Revenue", message)
+        self.assertIn("Customer", message)
+        self.assertEqual(lead.stage_id, self.stage_new, "nothing of the write is saved")
+
+    @users("user_sales_salesman")
+    def test_values_given_in_the_same_write_count(self):
+        lead = self._ready_to_leave_new(self._new_leads(user=self.env.user))
+        lead.write({"stage_id": self.stage_offer.id, "expected_revenue": 5000, "partner_id": self.customer.id})
+        self.assertEqual(lead.stage_id, self.stage_offer)
+
+    @users("user_sales_salesman")
+    def test_zero_and_negative_amounts_are_missing(self):
+        lead = self._ready_to_leave_new(self._new_leads(user=self.env.user, partner_id=self.customer.id))
+        for amount in (0, -10):
+            with self.assertRaises(UserError, msg=f"amount {amount}") as error:
+                lead.write({"stage_id": self.stage_offer.id, "expected_revenue": amount})
+            self.assertIn("Expected Revenue", str(error.exception))
+            self.assertNotIn("Customer", str(error.exception))
+        self.assertEqual(lead.stage_id, self.stage_new)
+        self.assertEqual(lead.expected_revenue, 0, "the refused write left nothing behind")
+
+    @users("user_sales_salesman")
+    def test_kanban_drop(self):
+        """The kanban saves a dropped card with web_save({'stage_id'})."""
+        lead = self._ready_to_leave_new(self._new_leads(user=self.env.user))
+        with self.assertRaises(UserError) as error:
+            lead.web_save({"stage_id": self.stage_offer.id}, {"stage_id": {}})
+        self.assertIn("Move to Stage", str(error.exception), "the message says how to fix it")
+        self.assertEqual(lead.stage_id, self.stage_new)
+
+    @users("user_sales_salesman")
+    def test_form_marks_required_fields_from_data(self):
+        lead = self._new_leads(user=self.env.user)
+        self.assertEqual(lead.stage_required_fields, ",expected_revenue,partner_id,",
+                         "the next stage's fields are required on the form")
+        arch = lead.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn("',expected_revenue,' in (stage_required_fields or '')", arch)
+        self.assertIn("',partner_id,' in (stage_required_fields or '')", arch)
+        form = Form(lead)
+        form.stage_id = self.stage_offer
+        with self.assertRaises(AssertionError, msg="the form refuses to save without them"):
+            form.save()
+        form.expected_revenue = 1000
+        form.partner_id = self.customer
+        self._complete(lead, self.stage_new)
+        form.save()
+        self.assertEqual(lead.stage_id, self.stage_offer)
+
+    @users("user_sales_salesman")
+    def test_create_in_a_stage_with_requirements(self):
+        with self.assertRaises(UserError) as error:
+            self._new_leads(user=self.env.user, stage=self.stage_offer)
+        self.assertIn("Expected Revenue", str(error.exception))
+        self.assertFalse(self.env["crm.lead"].search([("team_id", "=", self.team_process.id)]))
+        lead = self._new_leads(user=self.env.user, stage=self.stage_offer,
+                               expected_revenue=100, partner_id=self.customer.id)
+        self.assertEqual(lead.stage_id, self.stage_offer)
+
+    @users("user_sales_salesman")
+    def test_import(self):
+        Lead = self.env["crm.lead"]
+        fields_ = ["name", "type", "team_id", "stage_id", "expected_revenue"]
+        result = Lead.load(fields_, [["Imported lead", "opportunity", "Process Team", "Send the offer", "10"]])
+        self.assertFalse(result["ids"])
+        self.assertIn("Customer", " ".join(message["message"] for message in result["messages"]))
+        self.assertFalse(Lead.search([("name", "=", "Imported lead")]))
+        result = Lead.load(fields_ + ["partner_id"], [
+            ["Imported lead", "opportunity", "Process Team", "Send the offer", "10", "Sunny Roofs Ltd"]])
+        self.assertEqual(len(result["ids"]), 1, result["messages"])
+        self.assertEqual(Lead.browse(result["ids"]).stage_id, self.stage_offer)
+
+    @users("user_sales_leads")
+    def test_mass_edit_checks_the_batch_and_moves_nothing(self):
+        leads = self._ready_to_leave_new(self._new_leads(3, user=self.env.user))
+        leads[0].write({"expected_revenue": 10, "partner_id": self.customer.id})
+        with self.assertRaises(UserError) as error:
+            leads.write({"stage_id": self.stage_offer.id})
+        message = str(error.exception)
+        self.assertNotIn(leads[0].name + ":", message)
+        self.assertEqual(message.count(leads[1].name + ":"), 1)
+        self.assertEqual(message.count(leads[2].name + ":"), 1)
+        self.assertEqual(leads.stage_id, self.stage_new, "passing leads are not half-moved either")
+
+    def test_server_action(self):
+        leads = self._ready_to_leave_new(self._new_leads(2))
+        action = self.env["ir.actions.server"].create({
+            "name": "Send offer",
+            "model_id": self.env["ir.model"]._get_id("crm.lead"),
+            "state": "code",
+            "code": f"records.write({{'stage_id': {self.stage_offer.id}}})",
+        })
+        with self.assertRaises(UserError):
+            action.with_context(active_model="crm.lead", active_ids=leads.ids).run()
+        self.assertEqual(leads.stage_id, self.stage_new)
+
+    def test_message_in_the_users_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["crm"], ["fr_FR"])
+        self.user_sales_salesman.lang = "fr_FR"
+        lead = self._ready_to_leave_new(self._new_leads(partner_id=self.customer.id))
+        with self.assertRaises(UserError) as error:
+            # the web client sends the user's language in the context of every call
+            lead.with_user(self.user_sales_salesman).with_context(lang="fr_FR").write(
+                {"stage_id": self.stage_offer.id})
+        self.assertIn("Revenu attendu", str(error.exception))
+
+    @users("user_sales_salesman")
+    def test_planned_next_activity(self):
+        self.env["crm.stage.checklist.item"].sudo().create({
+            "stage_id": self.stage_offer.id, "name": "Optional follow-up", "is_mandatory": False, "due_offset": 3})
+        lead = self._new_leads(user=self.env.user, stage=self.stage_offer, expected_revenue=10,
+                               partner_id=self.customer.id)
+        self._complete(lead, self.stage_offer)
+        self.assertEqual(lead.activity_ids.mapped("summary"), ["Optional follow-up"])
+        with self.assertRaises(UserError, msg="a checklist item's activity is not a planned next contact") as error:
+            lead.write({"stage_id": self.stage_closing.id})
+        self.assertIn("a planned next activity", str(error.exception))
+        lead.activity_schedule("mail.mail_activity_data_call", date_deadline=self._today(-1))
+        with self.assertRaises(UserError, msg="an overdue activity is not a planned next contact"):
+            lead.write({"stage_id": self.stage_closing.id})
+        self._plan_activity(lead, days=2)
+        lead.write({"stage_id": self.stage_closing.id})
+        self.assertEqual(lead.stage_id, self.stage_closing)
+
+    @users("user_sales_salesman")
+    def test_won_runs_the_rules_of_the_won_stage(self):
+        lead = self._new_leads(user=self.env.user, stage=self.stage_offer, expected_revenue=10,
+                               partner_id=self.customer.id)
+        with self.assertRaises(UserError) as error:
+            lead.action_set_won()
+        message = str(error.exception)
+        self.assertIn("Technical feasibility", message)
+        self.assertIn("Expected Closing", message)
+        self.assertEqual(lead.stage_id, self.stage_offer)
+        self._complete(lead, self.stage_offer)
+        lead.date_deadline = self._today(30)
+        lead.action_set_won()
+        self.assertEqual(lead.stage_id, self.stage_won)
+        self.assertEqual(lead.probability, 100)
+
+    # ------------------------------------------------------------
+    # pipeline policy
+    # ------------------------------------------------------------
+
+    @users("user_sales_salesman")
+    def test_skip_and_back_allowed_by_default(self):
+        lead = self._new_leads(user=self.env.user)
+        self._complete(lead, self.stage_new)
+        self._plan_activity(lead)
+        lead.write({"stage_id": self.stage_closing.id})  # skips "Send the offer"
+        lead.write({"stage_id": self.stage_new.id})  # back
+        self.assertEqual(lead.stage_id, self.stage_new)
+
+    def test_no_skip_no_back(self):
+        self.team_process.write({"allow_skip_stages": False, "allow_move_back": False})
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        self._plan_activity(lead)
+        lead = lead.with_user(self.user_sales_salesman)
+        with self.assertRaises(UserError) as error:
+            lead.write({"stage_id": self.stage_closing.id})
+        self.assertIn("does not allow skipping stages", str(error.exception))
+        self.assertIn("Send the offer", str(error.exception), "names the next stage")
+        lead.write({"stage_id": self.stage_offer.id})
+        with self.assertRaises(UserError) as error:
+            lead.write({"stage_id": self.stage_new.id})
+        self.assertIn("does not allow moving back", str(error.exception))
+        self.assertEqual(lead.stage_id, self.stage_offer)
+
+    # ------------------------------------------------------------
+    # forced moves, wizard
+    # ------------------------------------------------------------
+
+    def test_manager_forces_with_reason_recorded_in_chatter(self):
+        lead = self._new_leads()
+        lead.with_user(self.user_sales_manager).with_context(
+            stage_move_force_reason="Customer signed on the spot").write({"stage_id": self.stage_offer.id})
+        self.assertEqual(lead.stage_id, self.stage_offer)
+        note = lead.message_ids.filtered(lambda message: "forced" in (message.body or ""))
+        self.assertEqual(len(note), 1)
+        self.assertIn("Customer signed on the spot", note.body)
+        self.assertIn("Call the customer", note.body)
+        self.assertIn("Expected Revenue", note.body)
+
+    def test_salesman_cannot_force(self):
+        lead = self._new_leads()
+        with self.assertRaises(UserError):
+            lead.with_user(self.user_sales_salesman).with_context(
+                stage_move_force_reason="Because").write({"stage_id": self.stage_offer.id})
+        self.assertEqual(lead.stage_id, self.stage_new)
+
+    @users("user_sales_salesman")
+    def test_wizard_moves_or_asks_for_exactly_what_is_missing(self):
+        lead = self._new_leads(user=self.env.user)
+        wizard = self.env["crm.lead.stage.move"].with_context(default_lead_id=lead.id).create({})
+        self.assertEqual(wizard.stage_id, self.stage_offer, "proposes the next stage")
+        self.assertIn("Call the customer", wizard.blocking)
+        self.assertIn("Expected Revenue", wizard.blocking)
+        action = wizard.action_move()
+        self.assertEqual(action["res_model"], "crm.lead")
+        self.assertEqual(action["context"]["stage_move_stage_id"], self.stage_offer.id)
+        arch = lead.with_context(**action["context"]).get_views(action["views"])["views"]["form"]["arch"]
+        self.assertIn('<field name="expected_revenue" required="1"', arch)
+        self.assertIn('<field name="partner_id" required="1"', arch)
+        group = etree.fromstring(arch).xpath("//group[@name='stage_move_fields']")[0]
+        self.assertEqual([node.get("name") for node in group], ["expected_revenue", "partner_id"],
+                         "only what the target stage requires")
+        self.assertEqual(lead.stage_move_line_ids.mapped("name"), ["Call the customer"])
+        # the dialog: tick the item, fill the values (the dialog saves), then Move
+        lead.stage_move_line_ids.action_done()
+        lead.write({"expected_revenue": 800, "partner_id": self.customer.id})
+        lead.with_context(**action["context"]).action_stage_move_confirm()
+        self.assertEqual(lead.stage_id, self.stage_offer)
+        # nothing missing: the wizard moves at once
+        self._complete(lead, self.stage_offer)
+        self._plan_activity(lead)
+        wizard = self.env["crm.lead.stage.move"].with_context(default_lead_id=lead.id).create({})
+        self.assertFalse(wizard.blocking)
+        self.assertEqual(wizard.action_move()["type"], "ir.actions.act_window_close")
+        self.assertEqual(lead.stage_id, self.stage_closing)
+
+    def test_wizard_force_needs_a_reason(self):
+        lead = self._new_leads()
+        wizard = self.env["crm.lead.stage.move"].with_user(self.user_sales_manager).with_context(
+            default_lead_id=lead.id).create({})
+        self.assertTrue(wizard.can_force)
+        with self.assertRaises(UserError):
+            wizard.write({"force_reason": "   "})
+            wizard.action_force()
+        wizard.force_reason = "Board decision"
+        wizard.action_force()
+        self.assertEqual(lead.stage_id, self.stage_offer)
+
+    # ------------------------------------------------------------
+    # configuration
+    # ------------------------------------------------------------
+
+    def test_bad_configuration_is_refused(self):
+        not_stored = self._field_ids("stage_required_fields")
+        readonly = self._field_ids("date_closed")
+        for field_ids in (not_stored, readonly):
+            with self.assertRaises(ValidationError):
+                self.stage_offer.write({"required_field_ids": [(4, field_ids[0])]})
+        custom = self.env["ir.model.fields"].create({
+            "model_id": self.env["ir.model"]._get_id("crm.lead"), "name": "x_studio_roof_area",
+            "field_description": "Roof area", "ttype": "float"})
+        self.stage_offer.write({"required_field_ids": [(4, custom.id)]})
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        with self.assertRaises(UserError) as error:
+            lead.write({"stage_id": self.stage_offer.id})
+        self.assertIn("Roof area", str(error.exception), "custom fields work too")
+
+    def test_salesman_cannot_configure(self):
+        with self.assertRaises(AccessError):
+            self.stage_offer.with_user(self.user_sales_salesman).write({"require_next_activity": True})
+        with self.assertRaises(AccessError):
+            self.env["crm.stage.checklist.item"].with_user(self.user_sales_salesman).create(
+                {"stage_id": self.stage_new.id, "name": "Sneaky"})
+
+    # ------------------------------------------------------------
+    # unconfigured pipelines
+    # ------------------------------------------------------------
+
+    @users("user_sales_salesman")
+    def test_unconfigured_pipeline_moves_freely(self):
+        lead = self.env["crm.lead"].create({
+            "name": "Plain", "type": "opportunity", "team_id": self.sales_team_1.id,
+            "stage_id": self.stage_team1_1.id})
+        lead.write({"stage_id": self.stage_team1_2.id})
+        lead.write({"stage_id": self.stage_team1_1.id})
+        lead.action_set_won()
+        self.assertEqual(lead.stage_id, self.stage_gen_won, "the first won stage after it, as in plain Odoo")
+        self.assertFalse(lead.checklist_line_ids)
