@@ -633,12 +633,13 @@ class CrmLead(models.Model):
              ("activity_type_id", "not in", [type_id for type_id in escalation_types if type_id])],
             ["res_id"], ["date_deadline:max"]))
 
-    def _sla_recompute(self, reset=False):
+    def _sla_recompute(self, reset=False, sync=True):
         """Compute and store the SLA of the leads, in batch: deadline, due soon date, state,
         escalation queue, hold bookkeeping. Calendars are read once per batch.
 
         :param reset: a new stay starts now (stage entry, creation, restore): the clock starts now
             and escalations may happen again
+        :param sync: copy the new deadlines on the leads' open stays (unless a new stay starts)
         """
         if not self:
             return
@@ -654,7 +655,7 @@ class CrmLead(models.Model):
         # one write per set of values, one UPDATE per set of fields when flushed
         for vals, lead_ids in lead_ids_by_vals.items():
             leads.browse(lead_ids).write(dict(vals))
-        if not reset:
+        if sync and not reset:
             self.env["crm.lead.stage.history"]._sync_open_stays(leads)
 
     @api.model
@@ -691,7 +692,8 @@ class CrmLead(models.Model):
             escalated, notified = self.sla_escalated_date, self.sla_leader_notified_date
             if on_hold and not hold_start:
                 hold_start = now  # the hold begins
-        calendar = self._sla_get_calendar()
+        # the calendar only matters with a time budget or a hold (none read for plain pipelines)
+        calendar = self._sla_get_calendar() if sla or on_hold else None
         clock = None
         if sla:
             key = (calendar.id, sla["working"])
@@ -751,7 +753,7 @@ class CrmLead(models.Model):
         if not leads:
             return
         leads._sla_recompute(reset=True)
-        self.env["crm.lead.stage.history"]._open_stays(leads, "create")
+        self.env["crm.lead.stage.history"]._write_stays(opening={"create": leads})
 
     def _sla_prepare_write(self, vals):
         """What the SLA and the history need to know of the leads before ``vals`` are written,
@@ -822,23 +824,25 @@ class CrmLead(models.Model):
             if old["user_id"] != lead.user_id.id or old["team_id"] != lead.team_id.id:
                 owner_changed.append(lead.id)
 
-        if closing:
-            History._close_stays(closing)
         if holds_ended:
             # the hold ends: the reason goes with it (kept in the chatter and the history)
-            ended = self.browse(holds_ended)
-            History._record_holds_ended({lead_id: before[lead_id] for lead_id in holds_ended})
-            ended.with_context(sla_internal=True).filtered("sla_hold_reason").write({"sla_hold_reason": False})
+            self.browse(holds_ended).with_context(sla_internal=True).filtered("sla_hold_reason").write(
+                {"sla_hold_reason": False})
         if reset:
             self.browse(reset)._sla_recompute(reset=True)
         if recompute:
-            self.browse(recompute)._sla_recompute()
-        for entry_type, lead_ids in opening.items():
-            History._open_stays(self.browse(lead_ids), entry_type)
+            self.browse(recompute)._sla_recompute(sync=False)
+        # the stays that end and start: one statement
+        History._write_stays(closing, {entry_type: self.browse(ids) for entry_type, ids in opening.items()})
+        # the stays that go on: new deadline, owner, holds
+        going_on = self.browse(
+            [lead_id for lead_id in dict.fromkeys(recompute + owner_changed) if lead_id not in closing])
+        if going_on:
+            History._sync_open_stays(going_on, owner=bool(owner_changed))
         if holds_started:
             History._record_holds_started(self.browse(holds_started))
-        if owner_changed:
-            History._sync_open_stays(self.browse(owner_changed), owner=True)
+        if holds_ended:
+            History._record_holds_ended({lead_id: before[lead_id] for lead_id in holds_ended})
 
     @api.model
     def _sla_result(self, old, now):

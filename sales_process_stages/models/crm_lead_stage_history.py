@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 
@@ -43,60 +43,72 @@ class CrmLeadStageHistory(models.Model):
     hold_hours = fields.Float("Hours on Hold", readonly=True, digits=(16, 2))
     hold_reason = fields.Char(readonly=True, help="Reason of the last hold.")
 
-    def _auto_init(self):
-        res = super()._auto_init()
-        # a lead is in one stage at a time: one open stay per lead (and a quick way to find it)
-        if not tools.index_exists(self._cr, "crm_lead_stage_history_open_unique"):
-            self._cr.execute(SQL(
-                "CREATE UNIQUE INDEX crm_lead_stage_history_open_unique ON %s (lead_id) WHERE date_out IS NULL",
-                SQL.identifier(self._table)))
-        return res
+    _sql_constraints = [
+        # a lead is in one stage at a time; checked at the end of each statement, so that one
+        # statement may end a stay and start the next one
+        ("one_open_stay", "EXCLUDE USING btree (lead_id WITH =) WHERE (date_out IS NULL) "
+         "DEFERRABLE INITIALLY IMMEDIATE", "A lead is in one stage at a time: it has one open stay."),
+    ]
 
     # ------------------------------------------------------------
     # BUSINESS: written by crm.lead's hooks
     # ------------------------------------------------------------
 
     @api.model
-    def _open_stays(self, leads, entry_type):
-        """Open a stay for each lead in its current stage, from now."""
-        now = self.env.cr.now()
-        self.flush_model(["date_out"])  # the stays just closed, for the unique index of open stays
-        self.sudo().create([{
-            "lead_id": lead.id,
-            "company_id": lead.company_id.id,
-            "team_id": lead.team_id.id,
-            "stage_id": lead.stage_id.id,
-            "user_id": lead.user_id.id,
-            "date_in": now,
-            "entry_type": entry_type,
-            "sla_deadline": lead.sla_deadline,
-            "hold_count": 1 if lead.sla_hold_until else 0,
-            "hold_reason": lead.sla_hold_reason if lead.sla_hold_until else False,
-        } for lead in leads])
+    def _write_stays(self, closing=None, opening=None):
+        """End and start stays now, in one statement whatever the number of leads.
+
+        :param closing: {lead id: (exit type, SLA result, hours on hold to add)}: their open stay ends
+        :param opening: {entry type: leads}: a stay starts in each lead's current stage
+        """
+        now, uid = self.env.cr.now(), self.env.uid
+        queries = []
+        if closing:
+            rows = SQL(", ").join(
+                SQL("(%s, %s, %s::varchar, %s::float)", lead_id, exit_type, result or None, hold_hours or 0.0)
+                for lead_id, (exit_type, result, hold_hours) in closing.items())
+            queries.append(SQL("""
+                UPDATE crm_lead_stage_history stay
+                   SET date_out = %(now)s,
+                       duration_hours = GREATEST(EXTRACT(EPOCH FROM (%(now)s - stay.date_in)) / 3600, 0),
+                       exit_type = closing.exit_type,
+                       sla_result = closing.sla_result,
+                       hold_hours = COALESCE(stay.hold_hours, 0) + closing.hold_hours,
+                       write_uid = %(uid)s,
+                       write_date = %(now)s
+                  FROM (VALUES %(rows)s) AS closing(lead_id, exit_type, sla_result, hold_hours)
+                 WHERE stay.lead_id = closing.lead_id
+                   AND stay.date_out IS NULL
+            """, now=now, uid=uid, rows=rows))
+        leads_by_entry = [(entry_type, lead) for entry_type, leads in (opening or {}).items() for lead in leads]
+        if leads_by_entry:
+            rows = SQL(", ").join(
+                SQL("(%s, %s, %s, %s, %s, %s, %s, %s::timestamp, %s, %s, 0, 0, %s, %s, %s, %s)",
+                    lead.id, lead.company_id.id or None, lead.team_id.id or None, lead.stage_id.id,
+                    lead.user_id.id or None, now, entry_type, lead.sla_deadline or None,
+                    1 if lead.sla_hold_until else 0, lead.sla_hold_reason if lead.sla_hold_until else None,
+                    uid, now, uid, now)
+                for entry_type, lead in leads_by_entry)
+            queries.append(SQL("""
+                INSERT INTO crm_lead_stage_history (
+                    lead_id, company_id, team_id, stage_id, user_id, date_in, entry_type, sla_deadline,
+                    hold_count, hold_reason, duration_hours, hold_hours,
+                    create_uid, create_date, write_uid, write_date)
+                VALUES %s
+            """, rows))
+        if not queries:
+            return
+        self.flush_model()
+        if len(queries) == 2:
+            # the stays end and start in one statement (the one-open-stay constraint is checked after it)
+            self.env.cr.execute(SQL("WITH closed AS (%s) %s", *queries))
+        else:
+            self.env.cr.execute(queries[0])
+        self.invalidate_model()
+        self.env["crm.lead"].invalidate_model(["stage_history_ids"])
 
     def _get_open_stays(self, lead_ids):
         return self.sudo().search([("lead_id", "in", list(lead_ids)), ("date_out", "=", False)])
-
-    @api.model
-    def _close_stays(self, closing):
-        """Close the open stays of the leads.
-
-        :param closing: {lead id: (exit type, SLA result, hours on hold to add)}
-        """
-        now = self.env.cr.now()
-        stays = self._get_open_stays(closing)
-        stay_ids_by_vals = defaultdict(list)
-        for stay in stays:
-            exit_type, result, hold_hours = closing[stay.lead_id.id]
-            vals = {
-                "date_out": now, "exit_type": exit_type, "sla_result": result,
-                "duration_hours": max((now - stay.date_in).total_seconds() / 3600, 0.0),
-            }
-            if hold_hours:
-                vals["hold_hours"] = stay.hold_hours + hold_hours
-            stay_ids_by_vals[tuple(sorted(vals.items()))].append(stay.id)
-        for vals, stay_ids in stay_ids_by_vals.items():
-            self.sudo().browse(stay_ids).write(dict(vals))
 
     @api.model
     def _sync_open_stays(self, leads, owner=False):
@@ -153,8 +165,7 @@ class CrmLeadStageHistory(models.Model):
             }, self.env.cr.now()), 0.0)
             for tail in tails if tail.active and tail.stage_id
         }
-        if closing:
-            self._close_stays(closing)
+        self._write_stays(closing=closing)
         stays = self.sudo().search([("lead_id", "in", tails.ids)])
         names = {tail.id: tail.name for tail in tails}
         stay_ids_by_tail = defaultdict(list)
