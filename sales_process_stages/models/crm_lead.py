@@ -1042,7 +1042,10 @@ class CrmLead(models.Model):
                                  stage=lead.stage_id.name, deadline=lead.sla_deadline)),
             })
         if activity_vals:
-            self.env["mail.activity"].with_context(sla_internal=True).create(activity_vals)
+            # in batch, as the checklist's activities: no assignment email per activity, the
+            # activity (due today) shows at once in the salesperson's activities
+            self.env["mail.activity"].with_context(sla_internal=True, mail_activity_quick_update=True).create(
+                activity_vals)
         return len(leads)
 
     def _sla_sweep_notify_leaders(self, limit):
