@@ -7,7 +7,8 @@ from odoo.tools import SQL
 class CrmLeadStageHistory(models.Model):
     """One row per stay of a lead in a stage: opened when the lead enters the stage (creation,
     move, restore), closed when it leaves it (move, won, lost, merge). Rows are written by the
-    lead's hooks only, in sudo; users read them as they read the leads."""
+    lead's hooks only (stays ending and starting in one SQL statement, the rest in sudo); users
+    read them as they read the leads."""
 
     _name = "crm.lead.stage.history"
     _description = "Lead Stage History"
