@@ -1,10 +1,36 @@
+import logging
+import threading
+import time
 from collections import defaultdict
 
 from lxml import etree
 from markupsafe import Markup, escape
+from psycopg2 import errors as pg_errors
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.osv import expression
+from odoo.tools import SQL, split_every
+
+from ..tools.sla_clock import SlaClock
+
+_logger = logging.getLogger(__name__)
+
+SLA_STATES = [
+    ("none", "No SLA"),
+    ("on_track", "On Track"),
+    ("due_soon", "Due Soon"),
+    ("overdue", "Overdue"),
+]
+# urgency of each state, to sort by (the daily review)
+SLA_PRIORITY = {"none": 0, "on_track": 1, "due_soon": 2, "overdue": 3}
+# lead fields whose change may start or end a stay in a stage, or change its SLA
+SLA_WRITE_TRIGGERS = {"stage_id", "active", "team_id", "user_id", "type", "sla_hold_until"}
+# values of a lead without a running SLA
+SLA_NONE_VALUES = {
+    "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
+    "sla_escalation_date": False, "sla_leader_date": False,
+}
 
 
 class CrmLead(models.Model):
@@ -33,6 +59,49 @@ class CrmLead(models.Model):
     # "Move to Stage" dialog: open mandatory items of the current stage
     stage_move_line_ids = fields.Many2many(
         "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
+
+    # SLA: time budget of the stay in the current stage (configured on the stage)
+    sla_state = fields.Selection(
+        SLA_STATES, string="SLA Status", required=True, default="none", index=True, copy=False, readonly=True,
+        help="Traffic light of the lead's time budget in its stage: on track, due soon, overdue. Won, lost "
+        "and on hold leads, and leads in stages without SLA, have none.")
+    sla_deadline = fields.Datetime(
+        "SLA Deadline", copy=False, readonly=True,
+        help="When the lead becomes overdue in its stage, time on hold and, where the stage says so, "
+        "planned activities included.")
+    sla_due_soon_date = fields.Datetime("SLA Due Soon From", copy=False, readonly=True)
+    sla_priority = fields.Integer(
+        "SLA Urgency", copy=False, readonly=True, default=0,
+        help="0 no SLA, 1 on track, 2 due soon, 3 overdue: to sort by urgency.")
+    sla_start_date = fields.Datetime(
+        "SLA Clock Start", copy=False, readonly=True,
+        help="When the current stay started: stage entry, creation or restore.")
+    sla_paused_hours = fields.Float(
+        "SLA Hours on Hold", copy=False, readonly=True,
+        help="Time on hold during the current stay, counted as the SLA is, added to the time budget.")
+    sla_escalation_date = fields.Datetime(
+        "SLA Escalation Due", copy=False, readonly=True, index="btree_not_null",
+        help="When the scheduled sweep schedules an activity for the salesperson; emptied once done.")
+    sla_leader_date = fields.Datetime(
+        "SLA Leader Notification Due", copy=False, readonly=True, index="btree_not_null",
+        help="When the scheduled sweep notifies the team leader; emptied once done.")
+    sla_escalated_date = fields.Datetime("SLA Escalated On", copy=False, readonly=True)
+    sla_leader_notified_date = fields.Datetime("Team Leader Notified On", copy=False, readonly=True)
+    days_in_stage = fields.Integer(
+        "Days in Stage", compute="_compute_days_in_stage",
+        help="Days since the lead entered its current stage.")
+    days_in_process = fields.Integer(
+        "Days in Process", compute="_compute_days_in_process",
+        help="Days from the lead's creation to today, or to the day it was won or lost.")
+    # SLA: on hold
+    sla_hold_until = fields.Date(
+        "On Hold Until", copy=False, tracking=True,
+        help="The SLA clock stops until this date, and restarts by itself on it.")
+    sla_hold_reason = fields.Char("Hold Reason", copy=False, tracking=True)
+    sla_hold_start = fields.Datetime("On Hold Since", copy=False, readonly=True)
+    sla_resume_date = fields.Datetime("SLA Resumes At", copy=False, readonly=True, index="btree_not_null")
+    # Stage history: one row per stay in a stage
+    stage_history_ids = fields.One2many("crm.lead.stage.history", "lead_id", copy=False, readonly=True)
 
     @api.depends("stage_id", "checklist_line_ids.state", "checklist_line_ids.stage_id",
                  "checklist_line_ids.is_mandatory")
@@ -72,6 +141,20 @@ class CrmLead(models.Model):
                 lambda line, stage=lead.stage_id: line.stage_id == stage and line.is_mandatory
                 and line.state == "open")
 
+    @api.depends("date_last_stage_update")
+    def _compute_days_in_stage(self):
+        now = self.env.cr.now()
+        for lead in self:
+            entered = lead.date_last_stage_update
+            lead.days_in_stage = max((now - entered).days, 0) if entered else 0
+
+    @api.depends("create_date", "date_closed")
+    def _compute_days_in_process(self):
+        now = self.env.cr.now()
+        for lead in self:
+            start = lead.create_date or now
+            lead.days_in_process = max(((lead.date_closed or now) - start).days, 0)
+
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
@@ -92,6 +175,7 @@ class CrmLead(models.Model):
         if rules["fixed_probability_teams"]:
             given = {lead.id for lead, vals in zip(leads, vals_list, strict=True) if "probability" in vals}
             leads._set_fixed_probability([move for move in moves if move[0].id not in given], rules)
+        leads._sla_after_create()
         return leads
 
     def write(self, vals):
@@ -107,7 +191,11 @@ class CrmLead(models.Model):
                     for lead in restored:
                         if lead.lost_stage_id and lead.lost_stage_id != lead.stage_id:
                             back_to.setdefault(lead.lost_stage_id, []).append(lead.id)
+        # SLA and stage history: what the write changes, read before it, applied after it in batch
+        before = self._sla_prepare_write(vals)
         res = self._write_stage(vals) if "stage_id" in vals else super().write(vals)
+        if before:
+            self._sla_after_write(vals, before)
         for stage, lead_ids in back_to.items():
             self.browse(lead_ids).with_context(stage_move_restore=True).write({"stage_id": stage.id})
         return res
@@ -493,3 +581,501 @@ class CrmLead(models.Model):
              WHERE line.item_id = item.id AND line.id = ANY(%s)
         """, [lines.ids])
         lines.invalidate_recordset(["name", "description"])
+
+    # ------------------------------------------------------------
+    # SLA: computing the time budget of the stays
+    # ------------------------------------------------------------
+
+    def _auto_init(self):
+        res = super()._auto_init()
+        # the sweep looks for running SLAs whose time has come: partial indexes hold just those
+        tools.create_index(self._cr, "crm_lead_sla_deadline_running_index", self._table, ["sla_deadline"],
+                           where="sla_state IN ('on_track', 'due_soon')")
+        tools.create_index(self._cr, "crm_lead_sla_due_soon_running_index", self._table, ["sla_due_soon_date"],
+                           where="sla_state = 'on_track'")
+        return res
+
+    def _sla_get_calendar(self):
+        """Working calendar of the lead's SLA: its team's, else its company's (else the current one's)."""
+        self.ensure_one()
+        return (self.team_id.resource_calendar_id or self.company_id.resource_calendar_id
+                or self.env.company.resource_calendar_id)
+
+    @api.model
+    def _sla_hours(self, duration, clock):
+        """Hours of ``duration`` = (value, unit) on ``clock``: a day is 24 hours in calendar time and
+        the calendar's average hours per day in working time ("within one working day" is the
+        calendar's day of work, from whenever the lead arrives)."""
+        value, unit = duration
+        if unit != "days":
+            return value
+        return value * ((clock.calendar.hours_per_day or 8.0) if clock.working else 24.0)
+
+    def _sla_get_activity_dates(self, stage_rules):
+        """{lead id: latest date of its planned activities} for the leads in stages whose clock
+        waits for planned activities (one query for the batch)."""
+        lead_ids = [
+            lead.id for lead in self
+            if (stage_rules.get(lead.stage_id.id) or {}).get("sla")
+            and stage_rules[lead.stage_id.id]["sla"]["activity_aware"]
+        ]
+        if not lead_ids:
+            return {}
+        # escalations of the SLA itself are no planned next step
+        escalation_types = {rule["sla"]["activity_type_id"] for rule in stage_rules.values() if rule["sla"]}
+        default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
+        escalation_types.add(default_type.id if default_type else False)
+        return dict(self.env["mail.activity"].sudo()._read_group(
+            [("res_model", "=", self._name), ("res_id", "in", lead_ids),
+             ("activity_type_id", "not in", [type_id for type_id in escalation_types if type_id])],
+            ["res_id"], ["date_deadline:max"]))
+
+    def _sla_recompute(self, reset=False, sync=True):
+        """Compute and store the SLA of the leads, in batch: deadline, due soon date, state,
+        escalation queue, hold bookkeeping. Calendars are read once per batch.
+
+        :param reset: a new stay starts now (stage entry, creation, restore): the clock starts now
+            and escalations may happen again
+        :param sync: copy the new deadlines on the leads' open stays (unless a new stay starts)
+        """
+        if not self:
+            return
+        now = self.env.cr.now()
+        leads = self.sudo().with_context(sla_internal=True)
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        activity_dates = leads._sla_get_activity_dates(stage_rules)
+        clocks = {}
+        lead_ids_by_vals = defaultdict(list)
+        for lead in leads:
+            vals = lead._sla_compute_values(stage_rules, clocks, activity_dates, now, reset)
+            lead_ids_by_vals[tuple(sorted(vals.items()))].append(lead.id)
+        # one write per set of values, one UPDATE per set of fields when flushed
+        for vals, lead_ids in lead_ids_by_vals.items():
+            leads.browse(lead_ids).write(dict(vals))
+        if sync and not reset:
+            self.env["crm.lead.stage.history"]._sync_open_stays(leads)
+
+    @api.model
+    def _sla_recompute_search(self, domain, batch_size=1000):
+        """Recompute the SLA of the open leads matching ``domain`` (a stage or a team whose
+        settings changed), by batches of ``batch_size`` leads: constant memory."""
+        lead_ids = self.sudo().search(expression.AND([domain, [("active", "=", True)]])).ids
+        for batch_ids in split_every(batch_size, lead_ids):
+            leads = self.sudo().browse(batch_ids)
+            leads._sla_recompute()
+            self.env.invalidate_all()  # flushes first
+
+    def _sla_compute_values(self, stage_rules, clocks, activity_dates, now, reset):
+        """SLA values of the lead at ``now`` (see ``_sla_recompute``)."""
+        self.ensure_one()
+        rule = stage_rules.get(self.stage_id.id) or {}
+        sla = rule.get("sla") if not rule.get("is_won") else None
+        is_open = self.active and self.stage_id and not rule.get("is_won")
+        vals = {}
+        if not is_open:
+            # won, lost or without a stage: no running SLA, no hold
+            vals.update(SLA_NONE_VALUES, sla_hold_start=False, sla_resume_date=False)
+            if self.sla_hold_until or self.sla_hold_reason:
+                vals.update(sla_hold_until=False, sla_hold_reason=False)
+            return vals
+        on_hold = bool(self.sla_hold_until)
+        if reset:
+            start, paused, hold_start = now, 0.0, now if on_hold else False
+            vals.update(sla_start_date=now, sla_escalated_date=False, sla_leader_notified_date=False)
+            escalated = notified = False
+        else:
+            start = self.sla_start_date or self.date_last_stage_update or now
+            paused, hold_start = self.sla_paused_hours, self.sla_hold_start
+            escalated, notified = self.sla_escalated_date, self.sla_leader_notified_date
+            if on_hold and not hold_start:
+                hold_start = now  # the hold begins
+        # the calendar only matters with a time budget or a hold (none read for plain pipelines)
+        calendar = self._sla_get_calendar() if sla or on_hold else None
+        clock = None
+        if sla:
+            key = (calendar.id, sla["working"])
+            clock = clocks.get(key) or clocks.setdefault(key, SlaClock(calendar, sla["working"]))
+        if not on_hold and hold_start:
+            # the hold ends: the time on hold is added to the budget
+            if clock:
+                paused += max(clock.hours_between(hold_start, now), 0.0)
+            hold_start = False
+        vals.update(
+            sla_paused_hours=paused, sla_hold_start=hold_start,
+            sla_resume_date=clock_day_start(clock or SlaClock(calendar), self.sla_hold_until) if on_hold else False,
+        )
+        if not sla:
+            vals.update(SLA_NONE_VALUES)
+            return vals
+        budget = self._sla_hours(sla["duration"], clock)
+        stage_deadline = clock.plan(start, budget + paused)
+        if stage_deadline is None:
+            _logger.warning("Working calendar %s has no working time: SLA of lead %s counted in calendar time",
+                            calendar.display_name, self.id)
+            clock = clocks.setdefault((calendar.id, False), SlaClock(calendar, False))
+            stage_deadline = clock.plan(start, budget + paused)
+        deadline = stage_deadline
+        activity_date = activity_dates.get(self.id)
+        if activity_date:
+            # a planned next step: not overdue before the end of its day
+            deadline = max(deadline, clock.day_end(activity_date))
+        if sla["due_soon_percent"] is not None:
+            margin = budget * (100.0 - sla["due_soon_percent"]) / 100.0
+        else:
+            margin = self._sla_hours(sla["due_soon_before"], clock)
+        due_soon = (clock.plan(deadline, -margin) if margin > 0 else None) or deadline
+        if on_hold:
+            state = "none"
+        elif now >= deadline:
+            state = "overdue"
+        elif now >= due_soon:
+            state = "due_soon"
+        else:
+            state = "on_track"
+        vals.update(
+            sla_state=state, sla_priority=SLA_PRIORITY[state], sla_deadline=deadline, sla_due_soon_date=due_soon,
+            sla_escalation_date=deadline if sla["escalate"] and not escalated and not on_hold else False,
+            sla_leader_date=clock.plan(deadline, self._sla_hours(sla["leader_delay"], clock)) or deadline
+            if sla["notify_leader"] and not notified and not on_hold else False,
+        )
+        return vals
+
+    # ------------------------------------------------------------
+    # SLA and stage history: hooks of create, write, merge, activities
+    # ------------------------------------------------------------
+
+    def _sla_after_create(self):
+        """New leads with a stage start their first stay."""
+        leads = self.filtered(lambda lead: lead.active and lead.stage_id)
+        if not leads:
+            return
+        leads._sla_recompute(reset=True)
+        self.env["crm.lead.stage.history"]._write_stays(opening={"create": leads})
+
+    def _sla_prepare_write(self, vals):
+        """What the SLA and the history need to know of the leads before ``vals`` are written,
+        or None when the write changes nothing they follow (most writes: no cost)."""
+        if self.env.context.get("sla_internal") or not SLA_WRITE_TRIGGERS.intersection(vals):
+            return None
+        if vals.get("sla_hold_until"):
+            self._sla_check_hold(vals)
+        return {
+            lead.id: {
+                "stage_id": lead.stage_id.id, "active": lead.active, "team_id": lead.team_id.id,
+                "user_id": lead.user_id.id, "hold_until": lead.sla_hold_until, "hold_start": lead.sla_hold_start,
+                "deadline": lead.sla_deadline,
+            }
+            for lead in self
+        }
+
+    def _sla_check_hold(self, vals):
+        """A hold needs a reason and a date to come, on an open lead."""
+        hold_until = fields.Date.to_date(vals["sla_hold_until"])
+        if hold_until <= fields.Date.context_today(self):
+            raise UserError(_("A lead is put on hold until a date to come, not %(date)s.", date=hold_until))
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        for lead in self:
+            reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else lead.sla_hold_reason
+            if not (reason or "").strip():
+                raise UserError(_("Say why “%(lead)s” is put on hold.", lead=lead.display_name))
+            if not lead.active or (stage_rules.get(lead.stage_id.id) or {}).get("is_won"):
+                raise UserError(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=lead.display_name))
+
+    def _sla_after_write(self, vals, before):
+        """After a write: close the stays that ended, recompute the SLA of the leads it changes,
+        open the stays that started, record holds; all in batch."""
+        History = self.env["crm.lead.stage.history"]
+        now = self.env.cr.now()
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+
+        def is_won(stage_id):
+            return bool((stage_rules.get(stage_id) or {}).get("is_won"))
+
+        closing = {}  # lead id: (exit type, SLA result, hours on hold not yet counted)
+        opening = defaultdict(list)  # entry type: lead ids
+        reset, recompute, holds_started, holds_ended, owner_changed = [], [], [], [], []
+        for lead in self:
+            old = before[lead.id]
+            was_open, is_open = old["active"] and old["stage_id"], lead.active and lead.stage_id
+            moved = old["stage_id"] != lead.stage_id.id
+            if was_open and (moved or not lead.active):
+                exit_type = "lost" if not lead.active else (
+                    "won" if is_won(lead.stage_id.id) and not is_won(old["stage_id"]) else "move")
+                closing[lead.id] = (exit_type, self._sla_result(old, now), self._sla_hold_hours(old, now))
+            if is_open and (moved or not old["active"]):
+                opening["move" if old["active"] else "restore"].append(lead.id)
+                reset.append(lead.id)
+                continue
+            if was_open and not is_open:
+                recompute.append(lead.id)
+                continue
+            if not is_open:
+                continue
+            hold_changed = old["hold_until"] != lead.sla_hold_until
+            if hold_changed or old["team_id"] != lead.team_id.id:
+                recompute.append(lead.id)
+            if hold_changed and lead.sla_hold_until and not old["hold_until"]:
+                holds_started.append(lead.id)
+            elif hold_changed and not lead.sla_hold_until:
+                holds_ended.append(lead.id)
+            if old["user_id"] != lead.user_id.id or old["team_id"] != lead.team_id.id:
+                owner_changed.append(lead.id)
+
+        if holds_ended:
+            # the hold ends: the reason goes with it (kept in the chatter and the history)
+            self.browse(holds_ended).with_context(sla_internal=True).filtered("sla_hold_reason").write(
+                {"sla_hold_reason": False})
+        if reset:
+            self.browse(reset)._sla_recompute(reset=True)
+        if recompute:
+            self.browse(recompute)._sla_recompute(sync=False)
+        # the stays that end and start: one statement
+        History._write_stays(closing, {entry_type: self.browse(ids) for entry_type, ids in opening.items()})
+        # the stays that go on: new deadline, owner, holds
+        going_on = self.browse(
+            [lead_id for lead_id in dict.fromkeys(recompute + owner_changed) if lead_id not in closing])
+        if going_on:
+            History._sync_open_stays(going_on, owner=bool(owner_changed))
+        if holds_started:
+            History._record_holds_started(self.browse(holds_started))
+        if holds_ended:
+            History._record_holds_ended({lead_id: before[lead_id] for lead_id in holds_ended})
+
+    @api.model
+    def _sla_result(self, old, now):
+        """Whether the stay that ends met its SLA: "missed" when its clock (stopped by a hold)
+        passed its deadline."""
+        if not old["deadline"]:
+            return False
+        clock_stop = old["hold_start"] if old["hold_until"] and old["hold_start"] else now
+        return "missed" if clock_stop >= old["deadline"] else "met"
+
+    @api.model
+    def _sla_hold_hours(self, old, now):
+        """Hours on hold of the stay that ends, not yet counted in its history row."""
+        if old["hold_until"] and old["hold_start"]:
+            return max((now - old["hold_start"]).total_seconds() / 3600, 0.0)
+        return 0.0
+
+    def _merge_dependences(self, opportunities):
+        """Merged leads' history goes to the lead they are merged into, as their messages do."""
+        res = super()._merge_dependences(opportunities)
+        self.env["crm.lead.stage.history"]._merge_stays(self, opportunities)
+        return res
+
+    def _sla_activities_changed(self):
+        """Planned activities of the leads changed: leads in stages whose clock waits for planned
+        activities get their deadline again."""
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        leads = self.sudo().exists().filtered(
+            lambda lead: lead.sla_state != "none"
+            and ((stage_rules.get(lead.stage_id.id) or {}).get("sla") or {}).get("activity_aware"))
+        leads._sla_recompute()
+
+    # ------------------------------------------------------------
+    # SLA: actions
+    # ------------------------------------------------------------
+
+    def action_sla_hold(self):
+        """Open the dialog putting the lead on hold: the dialog writes the date and the reason."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Put on Hold"),
+            "res_model": "crm.lead",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("sales_process_stages.crm_lead_view_form_sla_hold").id, "form")],
+            "target": "new",
+        }
+
+    def action_sla_hold_confirm(self):
+        """Button of the hold dialog: the date and reason are saved (and checked) by then."""
+        return {"type": "ir.actions.act_window_close"}
+
+    def action_sla_resume(self):
+        """End the hold now: the clock restarts."""
+        self.filtered("sla_hold_until").write({"sla_hold_until": False, "sla_hold_reason": False})
+        return True
+
+    # ------------------------------------------------------------
+    # SLA: scheduled sweep
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_sweep_sla(self, batch_size=10000, escalation_batch_size=200, time_limit=60, auto_commit=None):
+        """Catch the passing of time: resume the holds that end, turn on track leads due soon and
+        due soon leads overdue, escalate the overdue ones once per stay.
+
+        Set-based and batched: each step locks at most ``batch_size`` leads whose state must
+        change (``FOR UPDATE SKIP LOCKED``, so that two workers share the work), updates them and,
+        out of tests, commits. After ``time_limit`` seconds it reports the work left with
+        ``ir.cron._notify_progress``, and the scheduler runs it again at once; a second run resumes
+        where the first stopped. An escalation is marked done in the statement that takes it from
+        the queue, committed with the activity or message it sends: it is never sent twice.
+
+        :param batch_size: leads per batch of state changes (0 skips them)
+        :param escalation_batch_size: leads per batch of hold ends and escalations (0 skips them)
+        :param time_limit: seconds after which the run stops and reports the work left, below the
+            workers' real time limit (``limit_time_real``, 120 s by default)
+        :param auto_commit: commit each batch; default: out of tests
+        :return: number of leads processed
+        """
+        if auto_commit is None:
+            auto_commit = not getattr(threading.current_thread(), "testing", False)
+        stop_at = time.monotonic() + time_limit
+        Lead = self.sudo().with_context(mail_notify_force_send=False)
+        steps = [
+            (Lead._sla_sweep_resume_holds, escalation_batch_size),
+            (Lead._sla_sweep_overdue, batch_size),
+            (Lead._sla_sweep_due_soon, batch_size),
+            (Lead._sla_sweep_escalate, escalation_batch_size),
+            (Lead._sla_sweep_notify_leaders, escalation_batch_size),
+        ]
+        done = 0
+        for step, limit in steps:
+            while limit > 0:
+                count = Lead._sla_sweep_batch(step, limit, auto_commit)
+                done += count
+                if count < limit:
+                    break
+                if time.monotonic() >= stop_at:
+                    remaining = Lead._sla_sweep_remaining()
+                    self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+                    return done
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done
+
+    def _sla_sweep_batch(self, step, limit, auto_commit):
+        """Run one batch of a step, committed on its own out of tests. A batch that meets the
+        batch of another worker on the same leads gives way and runs again on a fresh snapshot."""
+        for __ in range(3):
+            try:
+                count = step(limit)
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                return count
+            except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+                if not auto_commit:
+                    raise
+                self.env.cr.rollback()
+        return 0
+
+    def _sla_sweep_locked_update(self, where, assignments, limit, order):
+        """UPDATE at most ``limit`` leads matching ``where`` that no other transaction holds;
+        :param where, assignments: SQL; :param order: column to take the oldest first
+        :return: the ids updated"""
+        self.env["crm.lead"].flush_model()
+        self.env.cr.execute(SQL("""
+            WITH todo AS (
+                SELECT id FROM crm_lead
+                 WHERE %(where)s
+                 ORDER BY %(order)s
+                 LIMIT %(limit)s
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE crm_lead lead SET %(assignments)s
+              FROM todo
+             WHERE lead.id = todo.id
+         RETURNING lead.id
+        """, where=where, order=SQL.identifier(order), limit=limit, assignments=assignments), log_exceptions=False)
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        if ids:
+            self.env["crm.lead"].invalidate_model([
+                "sla_state", "sla_priority", "sla_escalation_date", "sla_escalated_date",
+                "sla_leader_date", "sla_leader_notified_date",
+            ])
+        return ids
+
+    def _sla_sweep_overdue(self, limit):
+        now = self.env.cr.now()
+        return len(self._sla_sweep_locked_update(
+            SQL("sla_state IN ('on_track', 'due_soon') AND sla_deadline <= %s", now),
+            SQL("sla_state = 'overdue', sla_priority = %s", SLA_PRIORITY["overdue"]), limit, "sla_deadline"))
+
+    def _sla_sweep_due_soon(self, limit):
+        now = self.env.cr.now()
+        return len(self._sla_sweep_locked_update(
+            SQL("sla_state = 'on_track' AND sla_due_soon_date <= %s", now),
+            SQL("sla_state = 'due_soon', sla_priority = %s", SLA_PRIORITY["due_soon"]), limit, "sla_due_soon_date"))
+
+    def _sla_sweep_resume_holds(self, limit):
+        self.env["crm.lead"].flush_model(["sla_resume_date"])
+        self.env.cr.execute(SQL("""
+            SELECT id FROM crm_lead
+             WHERE sla_resume_date <= %s
+             ORDER BY sla_resume_date
+             LIMIT %s
+               FOR UPDATE SKIP LOCKED
+        """, self.env.cr.now(), limit), log_exceptions=False)
+        leads = self.browse([row[0] for row in self.env.cr.fetchall()])
+        leads.write({"sla_hold_until": False, "sla_hold_reason": False})
+        return len(leads)
+
+    def _sla_sweep_escalate(self, limit):
+        """Schedule an activity for the salesperson (else the team leader) of leads that became overdue."""
+        now = self.env.cr.now()
+        ids = self._sla_sweep_locked_update(
+            SQL("sla_escalation_date <= %s AND sla_state = 'overdue'", now),
+            SQL("sla_escalation_date = NULL, sla_escalated_date = %s", now), limit, "sla_escalation_date")
+        leads = self.browse(ids)
+        if not leads:
+            return 0
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
+        model_id = self.env["ir.model"]._get_id(self._name)
+        activity_vals = []
+        for lead in leads:
+            user = lead.user_id or lead.team_id.user_id
+            sla = stage_rules.get(lead.stage_id.id, {}).get("sla") or {}
+            activity_type_id = sla.get("activity_type_id") or default_type.id
+            if not user or not activity_type_id:
+                continue
+            activity_vals.append({
+                "res_model_id": model_id, "res_id": lead.id, "activity_type_id": activity_type_id,
+                "user_id": user.id, "date_deadline": fields.Date.context_today(lead.with_user(user)),
+                "summary": _("Overdue in %(stage)s", stage=lead.stage_id.name),
+                "note": escape(_("This lead was due in stage “%(stage)s” on %(deadline)s (UTC).",
+                                 stage=lead.stage_id.name, deadline=lead.sla_deadline)),
+            })
+        if activity_vals:
+            # in batch, as the checklist's activities: no assignment email per activity, the
+            # activity (due today) shows at once in the salesperson's activities
+            self.env["mail.activity"].with_context(sla_internal=True, mail_activity_quick_update=True).create(
+                activity_vals)
+        return len(leads)
+
+    def _sla_sweep_notify_leaders(self, limit):
+        """Notify the team leader of leads still overdue after the stage's further delay."""
+        now = self.env.cr.now()
+        ids = self._sla_sweep_locked_update(
+            SQL("sla_leader_date <= %s AND sla_state = 'overdue'", now),
+            SQL("sla_leader_date = NULL, sla_leader_notified_date = %s", now), limit, "sla_leader_date")
+        leads = self.browse(ids)
+        for lead in leads.filtered("team_id.user_id"):
+            leader = lead.team_id.user_id
+            lead.message_post(
+                body=_("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
+                       "salesperson: %(user)s.", leader=leader.name, stage=lead.stage_id.name,
+                       deadline=lead.sla_deadline, user=lead.user_id.name or _("nobody")),
+                partner_ids=leader.partner_id.ids, message_type="comment", subtype_xmlid="mail.mt_note")
+        return len(leads)
+
+    @api.model
+    def _sla_sweep_remaining(self):
+        """Leads the sweep has still to process (for the scheduler's progress)."""
+        self.env.cr.execute("""
+            SELECT (SELECT count(*) FROM crm_lead WHERE sla_resume_date <= %(now)s)
+                 + (SELECT count(*) FROM crm_lead
+                     WHERE sla_state IN ('on_track', 'due_soon') AND sla_deadline <= %(now)s)
+                 + (SELECT count(*) FROM crm_lead
+                     WHERE sla_state = 'on_track' AND sla_due_soon_date <= %(now)s AND sla_deadline > %(now)s)
+                 + (SELECT count(*) FROM crm_lead WHERE sla_escalation_date <= %(now)s AND sla_state = 'overdue')
+                 + (SELECT count(*) FROM crm_lead WHERE sla_leader_date <= %(now)s AND sla_state = 'overdue')
+        """, {"now": self.env.cr.now()})
+        return self.env.cr.fetchone()[0]
+
+
+def clock_day_start(clock, day):
+    """UTC instant when ``day`` starts on ``clock``'s time zone (False without a day)."""
+    return clock.day_start(day) if day else False

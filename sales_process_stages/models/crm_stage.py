@@ -2,6 +2,12 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 UNSUPPORTED_REQUIRED_TYPES = ("one2many", "many2many", "binary", "json", "properties")
+# stage settings that change the deadlines of the leads in the stage
+SLA_RECOMPUTE_FIELDS = {
+    "sla_enabled", "sla_duration", "sla_duration_unit", "sla_time_basis", "sla_due_soon_type",
+    "sla_due_soon_percent", "sla_due_soon_before", "sla_due_soon_before_unit", "sla_activity_aware",
+    "sla_escalate", "sla_notify_leader", "sla_leader_delay", "sla_leader_delay_unit", "is_won",
+}
 
 
 class CrmStage(models.Model):
@@ -29,6 +35,54 @@ class CrmStage(models.Model):
         "Requires a Planned Activity",
         help="A lead may only enter this stage with a next activity planned (due today or later).")
 
+    # SLA: time budget of a stay in the stage (see crm.lead, "SLA")
+    sla_enabled = fields.Boolean(
+        "Time Budget (SLA)",
+        help="Give leads a time budget in this stage: a deadline, a traffic light on the cards, "
+        "escalations when they are late.")
+    sla_duration = fields.Float(
+        "SLA Duration", default=1.0,
+        help="Time a lead may stay in the stage before it is overdue.")
+    sla_duration_unit = fields.Selection(
+        [("hours", "Hours"), ("days", "Days")], string="SLA Unit", required=True, default="days")
+    sla_time_basis = fields.Selection(
+        [("calendar", "Calendar time"), ("working", "Working time")],
+        string="Counted In", required=True, default="calendar",
+        help="Calendar time counts every hour. Working time counts the working hours of the sales "
+        "team's working calendar (else the company's), in that calendar's time zone, leaves "
+        "excluded; a day of working time is the calendar's average hours per day.")
+    sla_due_soon_type = fields.Selection(
+        [("percent", "Share of the SLA used"), ("before", "Time before the deadline")],
+        string="Due Soon", required=True, default="percent")
+    sla_due_soon_percent = fields.Float(
+        "Due Soon At (%)", default=80.0,
+        help="The lead turns yellow once this share of its time budget is used.")
+    sla_due_soon_before = fields.Float(
+        "Due Soon Before", default=4.0, help="The lead turns yellow this long before its deadline.")
+    sla_due_soon_before_unit = fields.Selection(
+        [("hours", "Hours"), ("days", "Days")], string="Due Soon Unit", required=True, default="hours")
+    sla_activity_aware = fields.Boolean(
+        "Planned Activities Extend the SLA",
+        help="A lead with an activity planned for later is not overdue before that activity's "
+        "date has passed: the next step is scheduled, the deal is not rotting.")
+    sla_escalate = fields.Boolean(
+        "Schedule an Activity When Overdue",
+        help="When a lead becomes overdue, schedule an activity for its salesperson "
+        "(once per stay in the stage).")
+    sla_escalation_activity_type_id = fields.Many2one(
+        "mail.activity.type", string="Escalation Activity", ondelete="set null",
+        default=lambda self: self.env.ref(
+            "sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False),
+        domain="[('res_model', 'in', (False, 'crm.lead'))]")
+    sla_notify_leader = fields.Boolean(
+        "Notify the Team Leader",
+        help="When a lead is still overdue after a further delay, notify the leader of its sales team "
+        "(once per stay in the stage).")
+    sla_leader_delay = fields.Float(
+        "Notify Leader After", default=1.0, help="Delay after the deadline, counted as the SLA is.")
+    sla_leader_delay_unit = fields.Selection(
+        [("hours", "Hours"), ("days", "Days")], string="Leader Delay Unit", required=True, default="days")
+
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
@@ -52,6 +106,40 @@ class CrmStage(models.Model):
                         "that users can fill in can be required to enter a stage.",
                         stage=stage.name, field=field.field_description))
 
+    @api.constrains(
+        "sla_enabled", "sla_duration", "sla_duration_unit", "sla_time_basis", "sla_due_soon_type",
+        "sla_due_soon_percent", "sla_due_soon_before", "sla_due_soon_before_unit", "sla_notify_leader",
+        "sla_leader_delay", "team_id")
+    def _check_sla(self):
+        for stage in self.filtered("sla_enabled"):
+            if stage.sla_duration <= 0:
+                raise ValidationError(_(
+                    "The SLA of stage “%(stage)s” must be a duration above zero.", stage=stage.name))
+            if stage.sla_due_soon_type == "percent" and not 0 < stage.sla_due_soon_percent <= 100:
+                raise ValidationError(_(
+                    "The “due soon” threshold of stage “%(stage)s” is a share of the SLA: between 0 and "
+                    "100 %%, not %(percent)s %%.", stage=stage.name, percent=stage.sla_due_soon_percent))
+            if stage.sla_due_soon_type == "before":
+                hours_per_day = 24.0 if stage.sla_time_basis == "calendar" else (
+                    stage._get_sla_calendars()[:1].hours_per_day or 8.0)
+                before = stage.sla_due_soon_before * (hours_per_day if stage.sla_due_soon_before_unit == "days" else 1)
+                budget = stage.sla_duration * (hours_per_day if stage.sla_duration_unit == "days" else 1)
+                if stage.sla_due_soon_before <= 0 or before >= budget:
+                    raise ValidationError(_(
+                        "The “due soon” warning of stage “%(stage)s” must come a positive time before the "
+                        "deadline, and after the lead entered the stage (less than the SLA).", stage=stage.name))
+            if stage.sla_notify_leader and stage.sla_leader_delay <= 0:
+                raise ValidationError(_(
+                    "The delay before notifying the team leader in stage “%(stage)s” must be above zero.",
+                    stage=stage.name))
+            if stage.sla_time_basis == "working":
+                calendars = stage._get_sla_calendars()
+                if not calendars:
+                    raise ValidationError(_(
+                        "Stage “%(stage)s” counts its SLA in working time, but neither its sales team nor "
+                        "the company has a working calendar.", stage=stage.name))
+                self.env["crm.team"]._check_sla_working_time(calendars)
+
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
@@ -69,6 +157,8 @@ class CrmStage(models.Model):
             self.env.registry.clear_cache("default", "templates")
         else:
             self.env.registry.clear_cache()
+        if SLA_RECOMPUTE_FIELDS & set(vals):
+            self._sla_recompute_open_leads()
         return res
 
     def unlink(self):
@@ -86,7 +176,8 @@ class CrmStage(models.Model):
         """Rules of every stage, read once and cached until a stage or an item changes.
 
         :return: {'stages': {stage_id: {'sequence', 'is_won', 'team_id', 'fold', 'required_fields'
-                  (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids'}},
+                  (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids',
+                  'sla' (None, or the time budget: see ``_get_sla_rule``)}},
                   'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
                   teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities}
         """
@@ -107,6 +198,7 @@ class CrmStage(models.Model):
                 "fixed_probability": stage.fixed_probability,
                 "item_ids": (),
                 "mandatory_item_ids": (),
+                "sla": None,
             }
         teams = self.env["crm.team"].search_fetch(
             ["|", "|", ("allow_skip_stages", "=", False), ("allow_move_back", "=", False),
@@ -116,6 +208,8 @@ class CrmStage(models.Model):
             team.id: (team.allow_skip_stages, team.allow_move_back, tuple(team.won_from_stage_ids.ids))
             for team in teams
         }
+        for stage in stages.filtered("sla_enabled"):
+            rules[stage.id]["sla"] = stage._get_sla_rule()
         for item in items:
             stage_rules = rules[item.stage_id.id]
             stage_rules["item_ids"] += (item.id,)
@@ -128,3 +222,42 @@ class CrmStage(models.Model):
     def _has_process_rules(self, stage_id):
         rules = self._get_process_rules()["stages"].get(stage_id)
         return bool(rules and (rules["required_fields"] or rules["require_next_activity"] or rules["item_ids"]))
+
+    # ------------------------------------------------------------
+    # SLA
+    # ------------------------------------------------------------
+
+    def _get_sla_rule(self):
+        """Time budget of the stage, as the SLA computations read it from the cached rules.
+
+        Durations are (value, unit) pairs: hours are hours, days are 24 hours in calendar time and
+        the calendar's hours per day in working time (see ``crm.lead._sla_hours``)."""
+        self.ensure_one()
+        return {
+            "duration": (self.sla_duration, self.sla_duration_unit),
+            "working": self.sla_time_basis == "working",
+            "due_soon_percent": self.sla_due_soon_percent if self.sla_due_soon_type == "percent" else None,
+            "due_soon_before": (self.sla_due_soon_before, self.sla_due_soon_before_unit)
+            if self.sla_due_soon_type == "before" else None,
+            "activity_aware": self.sla_activity_aware,
+            "escalate": self.sla_escalate,
+            "activity_type_id": self.sla_escalation_activity_type_id.id,
+            "notify_leader": self.sla_notify_leader,
+            "leader_delay": (self.sla_leader_delay, self.sla_leader_delay_unit),
+        }
+
+    def _get_sla_calendars(self):
+        """Working calendars the SLA of the stage is counted in: its team's (else the company's),
+        or for a stage shared by every pipeline, those of every team (else the company's)."""
+        self.ensure_one()
+        company_calendar = self.env.company.resource_calendar_id
+        teams = self.team_id or self.env["crm.team"].search([])
+        calendars = self.env["resource.calendar"]
+        for team in teams:
+            calendars |= team.resource_calendar_id or team.company_id.resource_calendar_id or company_calendar
+        return calendars or company_calendar
+
+    def _sla_recompute_open_leads(self):
+        """The budget of these stages changed: recompute the SLA of their open leads, keeping
+        when each lead's clock started."""
+        self.env["crm.lead"]._sla_recompute_search([("stage_id", "in", self.ids)])

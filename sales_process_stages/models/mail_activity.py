@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import api, models
 
 
 class MailActivity(models.Model):
@@ -15,3 +15,38 @@ class MailActivity(models.Model):
         if lines:
             lines._set_done()
         return result
+
+    # ------------------------------------------------------------
+    # SLA: planned activities extend the deadline of leads in stages that say so
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        activities = super().create(vals_list)
+        activities._sla_notify_leads()
+        return activities
+
+    def write(self, vals):
+        before = self._sla_lead_ids() if {"date_deadline", "res_id", "res_model_id", "res_model", "active",
+                                          "activity_type_id"} & set(vals) else set()
+        res = super().write(vals)
+        if before:
+            self._sla_notify_leads(before)
+        return res
+
+    def unlink(self):
+        lead_ids = self._sla_lead_ids()
+        res = super().unlink()
+        if lead_ids:
+            self.env["crm.lead"].browse(lead_ids)._sla_activities_changed()
+        return res
+
+    def _sla_lead_ids(self):
+        if self.env.context.get("sla_internal"):
+            return set()
+        return {activity.res_id for activity in self.sudo() if activity.res_model == "crm.lead" and activity.res_id}
+
+    def _sla_notify_leads(self, lead_ids=()):
+        lead_ids = set(lead_ids) | self._sla_lead_ids()
+        if lead_ids:
+            self.env["crm.lead"].browse(lead_ids)._sla_activities_changed()

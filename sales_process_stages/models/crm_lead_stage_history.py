@@ -1,0 +1,271 @@
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+
+class CrmLeadStageHistory(models.Model):
+    """One row per stay of a lead in a stage: opened when the lead enters the stage (creation,
+    move, restore), closed when it leaves it (move, won, lost, merge). Rows are written by the
+    lead's hooks only (stays ending and starting in one SQL statement, the rest in sudo); users
+    read them as they read the leads."""
+
+    _name = "crm.lead.stage.history"
+    _description = "Lead Stage History"
+    _order = "date_in desc, id desc"
+    _rec_name = "stage_id"
+
+    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True, readonly=True)
+    company_id = fields.Many2one("res.company", index=True, readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", index=True, readonly=True, ondelete="set null")
+    stage_id = fields.Many2one("crm.stage", index=True, readonly=True, ondelete="set null")
+    user_id = fields.Many2one("res.users", string="Salesperson", index=True, readonly=True, ondelete="set null")
+    # the stay
+    date_in = fields.Datetime("Entered", required=True, readonly=True)
+    date_out = fields.Datetime("Left", readonly=True)
+    duration_hours = fields.Float(
+        "Duration (Hours)", readonly=True, aggregator="avg", digits=(16, 2),
+        help="Hours from entering to leaving the stage (0 while the lead is still in it).")
+    entry_type = fields.Selection(
+        [("create", "Created"), ("move", "Moved In"), ("restore", "Restored"), ("rebuild", "Before Tracking")],
+        string="Entry", readonly=True,
+        help="How the stay started. “Before Tracking”: a lead that had no stage change in its chatter when "
+        "the history was rebuilt; the stay starts at its last stage update.")
+    exit_type = fields.Selection(
+        [("move", "Moved Out"), ("won", "Won"), ("lost", "Lost"), ("merge", "Merged")],
+        string="Exit", readonly=True)
+    is_rebuilt = fields.Boolean("Rebuilt from Tracking", readonly=True)
+    merged_from = fields.Char(readonly=True, help="Lead this stay belonged to before a merge.")
+    # its SLA
+    sla_deadline = fields.Datetime("SLA Deadline", readonly=True)
+    sla_result = fields.Selection([("met", "Met"), ("missed", "Missed")], string="SLA", readonly=True)
+    # holds during the stay
+    hold_count = fields.Integer("Holds", readonly=True)
+    hold_hours = fields.Float("Hours on Hold", readonly=True, digits=(16, 2))
+    hold_reason = fields.Char(readonly=True, help="Reason of the last hold.")
+
+    _sql_constraints = [
+        # a lead is in one stage at a time; checked at the end of each statement, so that one
+        # statement may end a stay and start the next one
+        ("one_open_stay", "EXCLUDE USING btree (lead_id WITH =) WHERE (date_out IS NULL) "
+         "DEFERRABLE INITIALLY IMMEDIATE", "A lead is in one stage at a time: it has one open stay."),
+    ]
+
+    # ------------------------------------------------------------
+    # BUSINESS: written by crm.lead's hooks
+    # ------------------------------------------------------------
+
+    @api.model
+    def _write_stays(self, closing=None, opening=None):
+        """End and start stays now, in one statement whatever the number of leads.
+
+        :param closing: {lead id: (exit type, SLA result, hours on hold to add)}: their open stay ends
+        :param opening: {entry type: leads}: a stay starts in each lead's current stage
+        """
+        now, uid = self.env.cr.now(), self.env.uid
+        queries = []
+        if closing:
+            rows = SQL(", ").join(
+                SQL("(%s, %s, %s::varchar, %s::float)", lead_id, exit_type, result or None, hold_hours or 0.0)
+                for lead_id, (exit_type, result, hold_hours) in closing.items())
+            queries.append(SQL("""
+                UPDATE crm_lead_stage_history stay
+                   SET date_out = %(now)s,
+                       duration_hours = GREATEST(EXTRACT(EPOCH FROM (%(now)s - stay.date_in)) / 3600, 0),
+                       exit_type = closing.exit_type,
+                       sla_result = closing.sla_result,
+                       hold_hours = COALESCE(stay.hold_hours, 0) + closing.hold_hours,
+                       write_uid = %(uid)s,
+                       write_date = %(now)s
+                  FROM (VALUES %(rows)s) AS closing(lead_id, exit_type, sla_result, hold_hours)
+                 WHERE stay.lead_id = closing.lead_id
+                   AND stay.date_out IS NULL
+            """, now=now, uid=uid, rows=rows))
+        leads_by_entry = [(entry_type, lead) for entry_type, leads in (opening or {}).items() for lead in leads]
+        if leads_by_entry:
+            rows = SQL(", ").join(
+                SQL("(%s, %s, %s, %s, %s, %s, %s, %s::timestamp, %s, %s, 0, 0, %s, %s, %s, %s)",
+                    lead.id, lead.company_id.id or None, lead.team_id.id or None, lead.stage_id.id,
+                    lead.user_id.id or None, now, entry_type, lead.sla_deadline or None,
+                    1 if lead.sla_hold_until else 0, lead.sla_hold_reason if lead.sla_hold_until else None,
+                    uid, now, uid, now)
+                for entry_type, lead in leads_by_entry)
+            queries.append(SQL("""
+                INSERT INTO crm_lead_stage_history (
+                    lead_id, company_id, team_id, stage_id, user_id, date_in, entry_type, sla_deadline,
+                    hold_count, hold_reason, duration_hours, hold_hours,
+                    create_uid, create_date, write_uid, write_date)
+                VALUES %s
+            """, rows))
+        if not queries:
+            return
+        self.flush_model()
+        if len(queries) == 2:
+            # the stays end and start in one statement (the one-open-stay constraint is checked after it)
+            self.env.cr.execute(SQL("WITH closed AS (%s) %s", *queries))
+        else:
+            self.env.cr.execute(queries[0])
+        self.invalidate_model()
+        self.env["crm.lead"].invalidate_model(["stage_history_ids"])
+
+    def _get_open_stays(self, lead_ids):
+        return self.sudo().search([("lead_id", "in", list(lead_ids)), ("date_out", "=", False)])
+
+    @api.model
+    def _sync_open_stays(self, leads, owner=False):
+        """Copy the leads' SLA deadline (and, with ``owner``, salesperson and team) on their open stays."""
+        if not leads:
+            return
+        leads.flush_recordset(["sla_deadline", "user_id", "team_id"])
+        self.flush_model()
+        assignments = [SQL("sla_deadline = lead.sla_deadline")]
+        changed = [SQL("stay.sla_deadline IS DISTINCT FROM lead.sla_deadline")]
+        if owner:
+            assignments += [SQL("user_id = lead.user_id"), SQL("team_id = lead.team_id")]
+            changed += [SQL("stay.user_id IS DISTINCT FROM lead.user_id"),
+                        SQL("stay.team_id IS DISTINCT FROM lead.team_id")]
+        self.env.cr.execute(SQL("""
+            UPDATE crm_lead_stage_history stay
+               SET %(assignments)s
+              FROM crm_lead lead
+             WHERE stay.lead_id = lead.id
+               AND stay.date_out IS NULL
+               AND lead.id = ANY(%(lead_ids)s)
+               AND (%(changed)s)
+         RETURNING stay.id
+        """, assignments=SQL(", ").join(assignments), lead_ids=leads.ids, changed=SQL(" OR ").join(changed)))
+        if self.env.cr.rowcount:
+            self.invalidate_model(["sla_deadline", "user_id", "team_id"])
+
+    @api.model
+    def _record_holds_started(self, leads):
+        """The leads were put on hold: count it on their open stays, with its reason."""
+        reasons = {lead.id: lead.sla_hold_reason for lead in leads}
+        for stay in self._get_open_stays(leads.ids):
+            stay.write({"hold_count": stay.hold_count + 1, "hold_reason": reasons[stay.lead_id.id]})
+
+    @api.model
+    def _record_holds_ended(self, before):
+        """Holds ended: add their hours to the open stays.
+
+        :param before: {lead id: values before the write, with "hold_start"}"""
+        now = self.env.cr.now()
+        for stay in self._get_open_stays(before):
+            hold_start = before[stay.lead_id.id]["hold_start"]
+            if hold_start:
+                stay.write({"hold_hours": stay.hold_hours + max((now - hold_start).total_seconds() / 3600, 0.0)})
+
+    @api.model
+    def _merge_stays(self, head, tails):
+        """Leads ``tails`` are merged into ``head``: their stays end and go to ``head``, as
+        their messages do (crm.lead._merge_dependences_history)."""
+        tails = tails.sudo()
+        closing = {
+            tail.id: ("merge", tail._sla_result({
+                "deadline": tail.sla_deadline, "hold_until": tail.sla_hold_until, "hold_start": tail.sla_hold_start,
+            }, self.env.cr.now()), 0.0)
+            for tail in tails if tail.active and tail.stage_id
+        }
+        self._write_stays(closing=closing)
+        stays = self.sudo().search([("lead_id", "in", tails.ids)])
+        names = {tail.id: tail.name for tail in tails}
+        stay_ids_by_tail = defaultdict(list)
+        for stay in stays:
+            stay_ids_by_tail[stay.lead_id.id].append(stay.id)
+        for tail_id, stay_ids in stay_ids_by_tail.items():
+            self.sudo().browse(stay_ids).write({"lead_id": head.id, "merged_from": names[tail_id]})
+
+    # ------------------------------------------------------------
+    # BUSINESS: the past, rebuilt at install
+    # ------------------------------------------------------------
+
+    @api.model
+    def _rebuild_from_tracking(self, lead_ids=None):
+        """Rebuild the stays of leads without history from Odoo's stage tracking (the chatter's
+        stage changes, which the form's per-stage durations read too), in one INSERT ... SELECT:
+
+        - a tracked lead stayed in the first tracking's old stage from its creation, then in each
+          tracking's new stage until the next tracking;
+        - a lead without tracking gets one stay in its stage from its last stage update;
+        - the last stay of a lost lead ends when it was lost (``date_closed``).
+
+        :param lead_ids: only these leads (default: all leads without history)
+        :return: number of stays created
+        """
+        field = self.env["ir.model.fields"]._get("crm.lead", "stage_id")
+        self.env.flush_all()
+        lead_filter = SQL("lead.id = ANY(%s)", list(lead_ids)) if lead_ids is not None else SQL("TRUE")
+        self.env.cr.execute(SQL("""
+            WITH leads AS (
+                SELECT lead.* FROM crm_lead lead
+                 WHERE %(lead_filter)s
+                   AND NOT EXISTS (SELECT 1 FROM crm_lead_stage_history stay WHERE stay.lead_id = lead.id)
+            ), tracking AS (
+                SELECT message.res_id AS lead_id, value.id AS tracking_id, value.create_date AS date,
+                       value.old_value_integer AS old_stage_id, value.new_value_integer AS new_stage_id
+                  FROM mail_tracking_value value
+                  JOIN mail_message message ON message.id = value.mail_message_id
+                  JOIN leads ON leads.id = message.res_id
+                 WHERE value.field_id = %(field_id)s AND message.model = 'crm.lead'
+            ), stays AS (
+                -- before the first change: the first tracking's old stage, since the lead's creation
+                (SELECT DISTINCT ON (tracking.lead_id)
+                        tracking.lead_id, tracking.old_stage_id AS stage_id, leads.create_date AS date_in,
+                        tracking.date AS date_out, tracking.new_stage_id AS next_stage_id, 'create' AS entry_type
+                   FROM tracking JOIN leads ON leads.id = tracking.lead_id
+               ORDER BY tracking.lead_id, tracking.tracking_id)
+                UNION ALL
+                -- after each change: its new stage, until the next change
+                SELECT tracking.lead_id, tracking.new_stage_id, tracking.date,
+                       LEAD(tracking.date) OVER w, LEAD(tracking.new_stage_id) OVER w, 'move'
+                  FROM tracking
+                WINDOW w AS (PARTITION BY tracking.lead_id ORDER BY tracking.tracking_id)
+                UNION ALL
+                -- never tracked: its stage, since its last stage update
+                SELECT leads.id, leads.stage_id, COALESCE(leads.date_last_stage_update, leads.create_date),
+                       NULL, NULL, 'rebuild'
+                  FROM leads
+                 WHERE NOT EXISTS (SELECT 1 FROM tracking WHERE tracking.lead_id = leads.id)
+            )
+            INSERT INTO crm_lead_stage_history (
+                lead_id, company_id, team_id, stage_id, user_id, date_in, date_out, duration_hours,
+                entry_type, exit_type, is_rebuilt, hold_count, hold_hours,
+                create_uid, create_date, write_uid, write_date)
+            SELECT stays.lead_id, leads.company_id, leads.team_id, stays.stage_id, leads.user_id, stays.date_in,
+                   closed.date_out,
+                   COALESCE(EXTRACT(EPOCH FROM (closed.date_out - stays.date_in)) / 3600, 0),
+                   stays.entry_type,
+                   CASE WHEN closed.date_out IS NULL THEN NULL
+                        WHEN stays.date_out IS NULL THEN 'lost'
+                        WHEN next_stage.is_won AND stage.is_won IS NOT TRUE THEN 'won'
+                        ELSE 'move' END,
+                   TRUE, 0, 0,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+              FROM stays
+              JOIN leads ON leads.id = stays.lead_id
+              JOIN crm_stage stage ON stage.id = stays.stage_id
+         LEFT JOIN crm_stage next_stage ON next_stage.id = stays.next_stage_id
+             CROSS JOIN LATERAL (
+                SELECT CASE WHEN stays.date_out IS NOT NULL THEN stays.date_out
+                            WHEN NOT leads.active THEN GREATEST(COALESCE(leads.date_closed, leads.write_date),
+                                                                stays.date_in)
+                       END AS date_out
+             ) closed
+        """, lead_filter=lead_filter, field_id=field.id, uid=self.env.uid))
+        count = self.env.cr.rowcount
+        self.invalidate_model()
+        return count
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_open_lead(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Lead"),
+            "res_model": "crm.lead",
+            "res_id": self.lead_id.id,
+            "view_mode": "form",
+        }
