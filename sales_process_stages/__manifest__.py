@@ -23,6 +23,7 @@
         "views/crm_lead_views.xml",
         "views/crm_lost_reason_views.xml",
         "report/crm_lead_lost_report_views.xml",
+        "report/crm_stage_conversion_report_views.xml",
         "wizard/crm_lead_lost_views.xml",
         "wizard/crm_lead_stage_move_views.xml",
         "wizard/crm_lead_transfer_views.xml",

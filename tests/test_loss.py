@@ -185,6 +185,9 @@ class TestLoss(TestSalesProcessCommon):
         self.assertEqual(lead.team_id, self.sales_team_1)
         self.assertEqual(lead.stage_id, self.stage_team1_1, "the first stage of that pipeline")
         self.assertTrue(lead.message_ids.filtered(lambda message: "A household" in (message.body or "")))
+        stays = self.env["crm.lead.stage.history"].sudo().search([("lead_id", "=", lead.id)], order="id")
+        self.assertEqual(stays.mapped("exit_type"), ["transferred", False], "the old stay closes as transferred")
+        self.assertEqual(stays.team_id, self.team_process | self.sales_team_1)
 
     def test_transfer_applies_the_target_stage_rules(self):
         lead = self.env["crm.lead"].create({"name": "Corporate", "type": "opportunity",
@@ -224,3 +227,29 @@ class TestLoss(TestSalesProcessCommon):
             self.assertFalse(any(leads.mapped("active")))
         _logger.info("queries to lose 10 / 100 leads at once: %s", counts)
         self.assertLessEqual(counts[100] - counts[10], 3, counts)
+
+
+@tagged("post_install", "-at_install")
+class TestStageConversion(TestSalesProcessCommon):
+    """Reporting: of the leads that reached a stage, how many were won, how many lost."""
+
+    def test_win_rate_per_stage(self):
+        self.team_process.lost_reason_required = False
+        leads = self._new_leads(4, expected_revenue=10, partner_id=self.customer.id, date_deadline=self._today(9))
+        self._complete(leads, self.stage_new)
+        leads[:3].write({"stage_id": self.stage_offer.id})
+        self._complete(leads[:3], self.stage_offer)
+        leads[0].action_set_won()
+        leads[1].action_set_lost()
+        leads[3].action_set_lost()
+        self.env.flush_all()
+        Report = self.env["crm.stage.conversion.report"]
+        domain = [("lead_id", "in", leads.ids)]
+        by_stage = {stage: (count, won, lost, rate) for stage, count, won, lost, rate in Report._read_group(
+            domain, ["stage_id"], ["__count", "won_count:sum", "lost_count:sum", "win_rate:avg"])}
+        self.assertEqual(by_stage[self.stage_new], (4, 1, 2, 25.0))
+        self.assertEqual(by_stage[self.stage_offer], (3, 1, 1, 100.0 / 3))
+        # a salesman sees the rows of its own leads only
+        self.assertEqual(Report.with_user(self.user_sales_salesman).search_count(domain), 8)
+        leads[2].user_id = self.user_sales_manager
+        self.assertEqual(Report.with_user(self.user_sales_salesman).search_count(domain), 6)

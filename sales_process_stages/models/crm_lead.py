@@ -799,8 +799,14 @@ class CrmLead(models.Model):
             was_open, is_open = old["active"] and old["stage_id"], lead.active and lead.stage_id
             moved = old["stage_id"] != lead.stage_id.id
             if was_open and (moved or not lead.active):
-                exit_type = "lost" if not lead.active else (
-                    "won" if is_won(lead.stage_id.id) and not is_won(old["stage_id"]) else "move")
+                if not lead.active:
+                    exit_type = "lost"
+                elif is_won(lead.stage_id.id) and not is_won(old["stage_id"]):
+                    exit_type = "won"
+                elif old["team_id"] != lead.team_id.id:
+                    exit_type = "transferred"  # to another pipeline
+                else:
+                    exit_type = "move"
                 closing[lead.id] = (exit_type, self._sla_result(old, now), self._sla_hold_hours(old, now))
             if is_open and (moved or not old["active"]):
                 opening["move" if old["active"] else "restore"].append(lead.id)

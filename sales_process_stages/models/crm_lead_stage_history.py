@@ -32,7 +32,8 @@ class CrmLeadStageHistory(models.Model):
         help="How the stay started. “Before Tracking”: a lead that had no stage change in its chatter when "
         "the history was rebuilt; the stay starts at its last stage update.")
     exit_type = fields.Selection(
-        [("move", "Moved Out"), ("won", "Won"), ("lost", "Lost"), ("merge", "Merged")],
+        [("move", "Moved Out"), ("won", "Won"), ("lost", "Lost"), ("transferred", "Transferred"),
+         ("merge", "Merged")],
         string="Exit", readonly=True)
     is_rebuilt = fields.Boolean("Rebuilt from Tracking", readonly=True)
     merged_from = fields.Char(readonly=True, help="Lead this stay belonged to before a merge.")

@@ -32,7 +32,7 @@ class CrmLeadTransfer(models.TransientModel):
         if self.lead_ids.team_id == self.team_id:
             raise UserError(_("The leads are already in pipeline “%(team)s”.", team=self.team_id.name))
         old_teams = {lead.id: lead.team_id.name or _("no pipeline") for lead in self.lead_ids}
-        self.lead_ids.with_context(stage_history_exit="transferred").write(
+        self.lead_ids.write(
             {"team_id": self.team_id.id, "stage_id": self.stage_id.id})
         self.lead_ids._message_log_batch({
             lead.id: Markup("<p>%s</p>") % _(
