@@ -14,7 +14,7 @@ class CrmStageConversionReport(models.Model):
     _rec_name = "stage_id"
     _order = "stage_id"
 
-    lead_id = fields.Many2one("crm.lead", string="Lead", readonly=True)
+    lead_id = fields.Many2one("crm.lead", readonly=True)
     stage_id = fields.Many2one("crm.stage", string="Stage Reached", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
