@@ -30,6 +30,7 @@
         "wizard/crm_lead_lost_views.xml",
         "wizard/crm_lead_stage_move_views.xml",
         "wizard/crm_lead_transfer_views.xml",
+        "wizard/crm_pipeline_template_wizard_views.xml",
         "views/crm_lead_stage_history_views.xml",
         "data/crm_lead_stage_history_data.xml",
         "views/sales_process_stages_menus.xml",
