@@ -35,7 +35,9 @@
         "data/crm_lead_stage_history_data.xml",
         "views/sales_process_stages_menus.xml",
     ],
-    "demo": [],
+    "demo": [
+        "demo/crm_pipeline_demo.xml",
+    ],
     "assets": {
         "web.assets_tests": [
             "sales_process_stages/static/tests/tours/**/*",

@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL, split_every
 
+from ..tools import pipeline_demo
 from ..tools.sla_clock import SlaClock
 
 _logger = logging.getLogger(__name__)
@@ -596,9 +597,11 @@ class CrmLead(models.Model):
                 rounds[seen[key]].append(index)
                 seen[key] += 1
         # Odoo notifies each assignee of each activity (a message per activity): fine for the lead a rep
-        # moves, not for a batch (import, mass edit) where the activities show in "My Activities".
+        # moves, not for a batch (import, mass edit) where the activities show in "My Activities", nor
+        # for callers asking for no notification (demo data)
         Activity = self.env["mail.activity"].sudo().with_context(
-            mail_activity_quick_update=len(leads_by_stage) > 1 or len(self) > 1)
+            mail_activity_quick_update=self.env.context.get("mail_activity_quick_update")
+            or len(leads_by_stage) > 1 or len(self) > 1)
         for indexes in rounds.values():
             activities = Activity.create([activity_vals[index] for index in indexes])
             for index, activity in zip(indexes, activities, strict=True):
@@ -1106,6 +1109,17 @@ class CrmLead(models.Model):
                  + (SELECT count(*) FROM crm_lead WHERE sla_leader_date <= %(now)s AND sla_state = 'overdue')
         """, {"now": self.env.cr.now()})
         return self.env.cr.fetchone()[0]
+
+    # ------------------------------------------------------------
+    # DEMO
+    # ------------------------------------------------------------
+
+    @api.model
+    def _demo_play_pipeline(self, script):
+        """Demo data only: walk demo leads through their pipeline by its rules, then date their
+        history back (see ``tools/pipeline_demo.py``)."""
+        pipeline_demo.play(self.env, script)
+        return True
 
 
 def clock_day_start(clock, day):
