@@ -81,8 +81,12 @@ class CrmTeam(models.Model):
             "is_pipeline_template": False, "won_from_stage_ids": [(5, 0, 0)], "active": True,
             "favorite_user_ids": [(6, 0, self.env.user.ids)], **(default or {}),
         })
+        # the stages' required fields are ir.model.fields, which sales managers may not read: the
+        # copy, checked as theirs, runs as superuser
+        self.env["crm.stage"].check_access("create")
         stages = self.env["crm.stage"].search([("team_id", "=", self.id)])
-        new_stages = dict(zip(stages.ids, stages.copy({"team_id": team.id}), strict=True))
+        copies = stages.sudo().copy({"team_id": team.id}).with_env(self.env)
+        new_stages = dict(zip(stages.ids, copies, strict=True))
         if self.won_from_stage_ids:
             # the copies of the template's own stages, the shared stages as they are
             won_from = [new_stages.get(stage.id, stage).id for stage in self.won_from_stage_ids]
