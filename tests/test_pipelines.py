@@ -8,7 +8,7 @@ from psycopg2 import IntegrityError
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import TransactionCase, new_test_user, tagged, users
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged, users
 from odoo.tools import convert_file, convert_xml_import, file_open, mute_logger
 
 from .common import TestSalesProcessCommon
@@ -527,3 +527,27 @@ class TestPipelineDemo(TransactionCase):
             self.assertTrue(lines.filtered(lambda line: line.state == "open"), f"the {login} has work to do")
         self.assertTrue(self.env["crm.lead"].search([("sla_hold_until", "!=", False),
                                                      ("id", "in", self.env.ref(f"{MODULE}.crm_lead_demo_b2b_09").ids)]))
+
+
+@tagged("post_install", "-at_install", "pipelines")
+class TestPipelineDemoBoard(HttpCase):
+    """The demo boards in the web client: each seeded pipeline's own stages as columns, its cards
+    with green, yellow and red SLA badges and checklist progress bars."""
+
+    def test_demo_boards_in_the_web_client(self):
+        for key in PIPELINES:
+            team = self.env.ref(f"{MODULE}.crm_team_pipeline_{key}")
+            stage_count = self.env["crm.stage"].search_count([("team_id", "=", team.id)])
+            action = self.env["ir.actions.act_window"].create({
+                "name": team.name, "res_model": "crm.lead", "view_mode": "kanban,form",
+                "view_id": self.env.ref("crm.crm_case_kanban_view_leads").id,
+                "domain": [("type", "=", "opportunity"), ("team_id", "=", team.id)],
+                "context": {"default_team_id": team.id, "default_type": "opportunity"},
+            })
+            checks = [f"document.querySelectorAll('.o_kanban_group').length === {stage_count}",
+                      "document.querySelector('.o_sps_checklist_progress .o_progressbar')"]
+            checks += [f"document.querySelector('.o_sps_sla_badge.text-bg-{colour}')"
+                       for colour in ("success", "warning", "danger")]
+            with self.subTest(pipeline=key):
+                self.browser_js(f"/odoo/action-{action.id}", "console.log('test successful')",
+                                ready="!!(%s)" % " && ".join(checks), login="admin", timeout=60)
