@@ -501,7 +501,7 @@ class CrmLead(models.Model):
             if reason.team_ids and lead.team_id not in reason.team_ids:
                 problems[lead].append(_(
                     "lost reason “%(reason)s” is not one of pipeline “%(team)s”", reason=reason.name,
-                    team=lead.team_id.name or _("no pipeline")))
+                    team=lead.team_id.name))
             if reason.requires_competitor and not value(lead, "lost_competitor_id") \
                     and not (value(lead, "lost_competitor_name") or "").strip():
                 problems[lead].append(_("lost reason “%(reason)s” requires the competitor", reason=reason.name))
