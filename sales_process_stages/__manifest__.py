@@ -16,6 +16,10 @@
         "security/crm_lead_stage_history_security.xml",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
+        "data/crm_pipeline_pv_data.xml",
+        "data/crm_pipeline_insurance_data.xml",
+        "data/crm_pipeline_saas_data.xml",
+        "data/crm_pipeline_b2b_data.xml",
         "views/crm_stage_checklist_item_views.xml",
         "views/crm_lead_checklist_line_views.xml",
         "views/crm_stage_views.xml",
@@ -27,11 +31,14 @@
         "wizard/crm_lead_lost_views.xml",
         "wizard/crm_lead_stage_move_views.xml",
         "wizard/crm_lead_transfer_views.xml",
+        "wizard/crm_pipeline_template_wizard_views.xml",
         "views/crm_lead_stage_history_views.xml",
         "data/crm_lead_stage_history_data.xml",
         "views/sales_process_stages_menus.xml",
     ],
-    "demo": [],
+    "demo": [
+        "demo/crm_pipeline_demo.xml",
+    ],
     "assets": {
         "web.assets_tests": [
             "sales_process_stages/static/tests/tours/**/*",

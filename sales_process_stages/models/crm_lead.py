@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL, split_every
 
+from ..tools import pipeline_demo
 from ..tools.sla_clock import SlaClock
 
 _logger = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class CrmLead(models.Model):
         help="The competitor who won the deal.")
     lost_competitor_name = fields.Char("Competitor Name", tracking=True)
     lost_note = fields.Text(tracking=True)
+    # Pipelines using their own stages only: the status bar offers no shared stage
+    team_own_stages_only = fields.Boolean(related="team_id.own_stages_only", string="Pipeline Uses Own Stages Only")
     # "Move to Stage" dialog: open mandatory items of the current stage
     stage_move_line_ids = fields.Many2many(
         "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
@@ -216,6 +219,27 @@ class CrmLead(models.Model):
         return res
 
     @api.model
+    def _read_group_stage_ids(self, stages, domain):
+        """Columns of the board: a pipeline using its own stages only shows no shared stage
+        (unless a lead of the board is in it)."""
+        columns = super()._read_group_stage_ids(stages, domain)
+        team_id = self.env.context.get("default_team_id")
+        if team_id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]:
+            columns = columns.filtered(lambda stage: stage.team_id or stage in stages)
+        return columns
+
+    def _stage_find(self, team_id=False, domain=None, order="sequence, id", limit=1):
+        """Pipelines using their own stages only find their stages among their own (a new lead's stage,
+        the won stage of ``action_set_won``, the first stage after a transfer)."""
+        team_ids = {team_id} if team_id else set()
+        team_ids.update(self.team_id.ids)
+        own_stages_teams = self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
+        if not team_ids or not team_ids <= own_stages_teams:
+            return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
+        return self.env["crm.stage"].search(
+            [("team_id", "in", list(team_ids)), *(domain or [])], order=order, limit=limit)
+
+    @api.model
     def _get_view(self, view_id=None, view_type="form", **options):
         """Mark the fields required by the lead's current and next stage as required in forms;
         in the "Move to Stage" dialog, ask for the fields the target stage requires."""
@@ -314,9 +338,11 @@ class CrmLead(models.Model):
         if not current:
             return False
         key = (current["sequence"], self.stage_id.id)
+        own_only = self.team_id.id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
+        pipeline = (self.team_id.id,) if own_only else (False, self.team_id.id)
         candidates = [
             (rule["sequence"], stage_id) for stage_id, rule in stage_rules.items()
-            if rule["team_id"] in (False, self.team_id.id) and not rule["is_won"]
+            if rule["team_id"] in pipeline and not rule["is_won"]
             and (rule["sequence"], stage_id) > key
         ]
         return min(candidates)[1] if candidates else False
@@ -469,6 +495,10 @@ class CrmLead(models.Model):
                 problems[lead].append(_(
                     "lost reason “%(reason)s” belongs to company %(company)s", reason=reason.name,
                     company=reason.company_id.name))
+            if reason.team_ids and lead.team_id not in reason.team_ids:
+                problems[lead].append(_(
+                    "lost reason “%(reason)s” is not one of pipeline “%(team)s”", reason=reason.name,
+                    team=lead.team_id.name))
             if reason.requires_competitor and not value(lead, "lost_competitor_id") \
                     and not (value(lead, "lost_competitor_name") or "").strip():
                 problems[lead].append(_("lost reason “%(reason)s” requires the competitor", reason=reason.name))
@@ -564,9 +594,11 @@ class CrmLead(models.Model):
                 rounds[seen[key]].append(index)
                 seen[key] += 1
         # Odoo notifies each assignee of each activity (a message per activity): fine for the lead a rep
-        # moves, not for a batch (import, mass edit) where the activities show in "My Activities".
+        # moves, not for a batch (import, mass edit) where the activities show in "My Activities", nor
+        # for callers asking for no notification (demo data)
         Activity = self.env["mail.activity"].sudo().with_context(
-            mail_activity_quick_update=len(leads_by_stage) > 1 or len(self) > 1)
+            mail_activity_quick_update=self.env.context.get("mail_activity_quick_update")
+            or len(leads_by_stage) > 1 or len(self) > 1)
         for indexes in rounds.values():
             activities = Activity.create([activity_vals[index] for index in indexes])
             for index, activity in zip(indexes, activities, strict=True):
@@ -1080,6 +1112,17 @@ class CrmLead(models.Model):
                  + (SELECT count(*) FROM crm_lead WHERE sla_leader_date <= %(now)s AND sla_state = 'overdue')
         """, {"now": self.env.cr.now()})
         return self.env.cr.fetchone()[0]
+
+    # ------------------------------------------------------------
+    # DEMO
+    # ------------------------------------------------------------
+
+    @api.model
+    def _demo_play_pipeline(self, script):
+        """Demo data only: walk demo leads through their pipeline by its rules, then date their
+        history back (see ``tools/pipeline_demo.py``)."""
+        pipeline_demo.play(self.env, script)
+        return True
 
 
 def clock_day_start(clock, day):

@@ -8,6 +8,9 @@ class CrmLostReason(models.Model):
     company_id = fields.Many2one(
         "res.company", index=True,
         help="Leave empty to use the reason in every company.")
+    team_ids = fields.Many2many(
+        "crm.team", "crm_lost_reason_team_rel", "reason_id", "team_id", string="Pipelines",
+        help="Pipelines offering this reason. Leave empty to offer it in every pipeline.")
     # details a lead lost for this reason must give
     requires_competitor = fields.Boolean(
         "Requires a Competitor", help="Name the competitor who won: a contact, or a name.")

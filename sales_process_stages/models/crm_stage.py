@@ -15,7 +15,7 @@ class CrmStage(models.Model):
 
     # Playbook: work to do in the stage
     checklist_item_ids = fields.One2many(
-        "crm.stage.checklist.item", "stage_id", string="Checklist Items",
+        "crm.stage.checklist.item", "stage_id", string="Checklist Items", copy=True,
         help="Work to do in this stage. Entering the stage gives the lead these items and schedules "
         "an activity for each responsible. Open mandatory items block leaving the stage forward.")
     # Playbook: data needed to enter the stage
@@ -179,7 +179,8 @@ class CrmStage(models.Model):
                   (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids',
                   'sla' (None, or the time budget: see ``_get_sla_rule``)}},
                   'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
-                  teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities}
+                  teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities,
+                  'own_stages_teams': ids of teams using their own stages only}
         """
         self = self.sudo().with_context(active_test=False)
         stages = self.search([])
@@ -216,7 +217,9 @@ class CrmStage(models.Model):
             if item.is_mandatory:
                 stage_rules["mandatory_item_ids"] += (item.id,)
         fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
-        return {"stages": rules, "teams": team_policies, "fixed_probability_teams": fixed_teams}
+        own_stages_teams = frozenset(self.env["crm.team"].search([("own_stages_only", "=", True)]).ids)
+        return {"stages": rules, "teams": team_policies, "fixed_probability_teams": fixed_teams,
+                "own_stages_teams": own_stages_teams}
 
     @api.model
     def _has_process_rules(self, stage_id):

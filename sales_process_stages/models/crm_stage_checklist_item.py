@@ -97,7 +97,7 @@ class CrmStageChecklistItem(models.Model):
         """User who does the item on ``lead``: the salesperson, the team leader or a named user.
         Falls back on the other roles, then on the current user, so that every item has someone."""
         self.ensure_one()
-        if self.responsible_type == "user" and self.responsible_user_id:
+        if self.responsible_type == "user" and self.responsible_user_id.active:
             return self.responsible_user_id
         if self.responsible_type == "team_leader":
             return lead.team_id.user_id or lead.user_id or self.env.user

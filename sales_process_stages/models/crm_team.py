@@ -29,6 +29,17 @@ class CrmTeam(models.Model):
         help="Every path that makes a lead of this pipeline lost needs a lost reason, with the details "
         "the reason asks for.")
 
+    # Stages: a pipeline of its own
+    own_stages_only = fields.Boolean(
+        help="The pipeline uses only its own stages: stages shared by every pipeline are not columns of its "
+        "board, nor the stage its new leads start in, nor steps of its leads' status bar.")
+    # Templates: pipelines consultants copy ("New Pipeline from Template")
+    is_pipeline_template = fields.Boolean(
+        "Pipeline Template",
+        help="Offered by “New Pipeline from Template”, which copies the pipeline's settings, stages, checklists, "
+        "entry requirements, SLAs, probabilities and lost reasons into a new pipeline. An archived template "
+        "is still offered.")
+
     # SLA: working time of the pipeline
     resource_calendar_id = fields.Many2one(
         "resource.calendar", string="Working Hours",
@@ -40,17 +51,49 @@ class CrmTeam(models.Model):
         teams = super().create(vals_list)
         if any(not vals.get("allow_skip_stages", True) or not vals.get("allow_move_back", True)
                or vals.get("won_from_stage_ids") or vals.get("probability_mode") == "fixed"
-               for vals in vals_list):
+               or vals.get("own_stages_only") for vals in vals_list):
             self.env.registry.clear_cache()
         return teams
 
     def write(self, vals):
         res = super().write(vals)
-        if {"allow_skip_stages", "allow_move_back", "won_from_stage_ids", "probability_mode", "active"} & set(vals):
+        if {"allow_skip_stages", "allow_move_back", "won_from_stage_ids", "probability_mode", "own_stages_only",
+                "active"} & set(vals):
             self.env.registry.clear_cache()
         if "resource_calendar_id" in vals:
             self._sla_recompute_open_leads()
         return res
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _copy_pipeline(self, default=None):
+        """A new pipeline made from this one: the team's settings, copies of its own stages with their
+        checklist items, entry requirements, SLAs and probabilities, and its lost reasons (shared, not
+        copied: the pipelines of one kind report their losses alike). The copy is no template.
+
+        :param default: values of the new team (name, team leader, company, ...)
+        :return: the new crm.team
+        """
+        self.ensure_one()
+        team = self.copy({
+            "is_pipeline_template": False, "won_from_stage_ids": [(5, 0, 0)], "active": True,
+            "favorite_user_ids": [(6, 0, self.env.user.ids)], **(default or {}),
+        })
+        # the stages' required fields are ir.model.fields, which sales managers may not read: the
+        # copy, checked as theirs, runs as superuser
+        self.env["crm.stage"].check_access("create")
+        stages = self.env["crm.stage"].search([("team_id", "=", self.id)])
+        copies = stages.sudo().copy({"team_id": team.id}).with_env(self.env)
+        new_stages = dict(zip(stages.ids, copies, strict=True))
+        if self.won_from_stage_ids:
+            # the copies of the template's own stages, the shared stages as they are
+            won_from = [new_stages.get(stage.id, stage).id for stage in self.won_from_stage_ids]
+            team.won_from_stage_ids = [(6, 0, won_from)]
+        reasons = self.env["crm.lost.reason"].with_context(active_test=False).search([("team_ids", "in", self.ids)])
+        reasons.write({"team_ids": [(4, team.id)]})
+        return team
 
     @api.model
     def _get_move_policies(self):

@@ -8,6 +8,7 @@ class CrmLeadLost(models.TransientModel):
     requires_competitor = fields.Boolean(related="lost_reason_id.requires_competitor")
     requires_note = fields.Boolean(related="lost_reason_id.requires_note")
     lost_reason_required = fields.Boolean(compute="_compute_lost_reason_required")
+    lead_team_ids = fields.Many2many("crm.team", compute="_compute_lead_team_ids")
     lost_competitor_id = fields.Many2one("res.partner", string="Competitor")
     lost_competitor_name = fields.Char("Competitor Name")
 
@@ -15,6 +16,11 @@ class CrmLeadLost(models.TransientModel):
     def _compute_lost_reason_required(self):
         for wizard in self:
             wizard.lost_reason_required = any(wizard.lead_ids.team_id.mapped("lost_reason_required"))
+
+    @api.depends("lead_ids")
+    def _compute_lead_team_ids(self):
+        for wizard in self:
+            wizard.lead_team_ids = wizard.lead_ids.team_id
 
     def action_lost_reason_apply(self):
         """Give the leads the details the reason asks for; the lead's gate checks them."""
