@@ -321,3 +321,23 @@ class TestEntryRequirementsUi(HttpCase):
         self.start_tour("/odoo", "sales_process_stages_stage_move", login="admin")
         self.assertEqual(lead.stage_id.name, "Tour: Send the offer")
         self.assertEqual(lead.expected_revenue, 5000)
+
+
+@tagged("post_install", "-at_install")
+class TestEntryRequirementsConfiguration(TestSalesProcessCommon):
+
+    @users("user_sales_manager")
+    def test_sales_manager_configures_required_fields_on_the_stage_form(self):
+        """Odoo lets only administrators read ir.model.fields: the addon lets sales managers read
+        them (not write), so that the stage form's "Required to Enter" works for them."""
+        stage = self.env["crm.stage"].browse(self.stage_offer.id)
+        result = stage.web_read({"required_field_ids": {"fields": {"display_name": {}}}})
+        self.assertEqual(len(result[0]["required_field_ids"]), 2)
+        fields_ = self.env["ir.model.fields"].name_search("Expected Closing", [("model", "=", "crm.lead")])
+        self.assertTrue(fields_)
+        form = Form(stage)
+        form.required_field_ids.add(self.env["ir.model.fields"].browse(fields_[0][0]))
+        form.save()
+        self.assertIn("date_deadline", stage.required_field_ids.mapped("name"))
+        with self.assertRaises(AccessError):
+            self.env["ir.model.fields"].browse(fields_[0][0]).write({"field_description": "Hacked"})
