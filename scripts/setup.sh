@@ -101,4 +101,10 @@ if ! pg_up; then
 fi
 
 export ROOT ODOO_SRC VENV PY ODOO_BIN ADDONS_PATH
-odoo() { "$PY" "$ODOO_BIN" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" "$@"; }
+# odoo-bin with the project's addons path and database options; a subcommand (shell, ...) goes first
+odoo() {
+  local command=()
+  case "${1:-}" in shell | populate | neutralize | obfuscate | db) command=("$1"); shift ;; esac
+  "$PY" "$ODOO_BIN" "${command[@]}" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" \
+    --db_user="$PGUSER" "$@"
+}
