@@ -1,0 +1,53 @@
+"""Translations: Polish, Russian and Hebrew, complete, well-formed, loaded by Odoo, right-to-left for Hebrew."""
+import re
+from pathlib import Path
+
+import polib
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import TestSalesProcessCommon
+
+I18N = Path(__file__).resolve().parents[1] / "sales_process_stages" / "i18n"
+LANGS = {"pl": "pl_PL", "ru": "ru_RU", "he": "he_IL"}
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]*\}")
+
+
+@tagged("post_install", "-at_install")
+class TestTranslations(TestSalesProcessCommon):
+
+    def test_po_files_are_complete_and_well_formed(self):
+        template = polib.pofile(str(I18N / "sales_process_stages.pot"))
+        msgids = {entry.msgid for entry in template}
+        self.assertGreater(len(msgids), 300)
+        for lang in LANGS:
+            with self.subTest(lang=lang):
+                po = polib.pofile(str(I18N / f"{lang}.po"))
+                translated = {entry.msgid: entry.msgstr for entry in po if entry.msgstr and not entry.fuzzy}
+                self.assertEqual(msgids - set(translated), set(), "every string of the addon is translated")
+                for msgid, msgstr in translated.items():
+                    self.assertEqual(sorted(PLACEHOLDER.findall(msgid)), sorted(PLACEHOLDER.findall(msgstr)),
+                                     f"{lang}: placeholders of {msgid!r}")
+                    self.assertNotRegex(msgstr, "[\u200e\u200f\u202a-\u202e]", "no bidi control characters")
+
+    def test_seeded_pipelines_and_messages_in_each_language(self):
+        pv_team = self.env.ref("sales_process_stages.crm_team_pipeline_pv")
+        for lang, code in LANGS.items():
+            with self.subTest(lang=lang):
+                self.env["res.lang"]._activate_lang(code)
+                self.env["ir.module.module"]._load_module_terms(["sales_process_stages"], [code])
+                po = {entry.msgid: entry.msgstr for entry in polib.pofile(str(I18N / f"{lang}.po"))}
+                team = pv_team.with_context(lang=code)
+                self.assertEqual(team.name, po[pv_team.with_context(lang="en_US").name])
+                stage = self.env["crm.stage"].search([("team_id", "=", pv_team.id)], limit=1)
+                self.assertEqual(stage.with_context(lang=code).name, po[stage.with_context(lang="en_US").name])
+                # a refusal of the gate, in the user's language
+                lead = self._new_leads(partner_id=self.customer.id)
+                with self.assertRaises(UserError) as error:
+                    lead.with_context(lang=code).write({"stage_id": self.stage_offer.id})
+                self.assertIn(po["These stage moves are refused:"], str(error.exception))
+
+    def test_hebrew_reads_right_to_left(self):
+        self.env["res.lang"]._activate_lang("he_IL")
+        self.assertEqual(self.env["res.lang"]._lang_get("he_IL").direction, "rtl")
