@@ -117,11 +117,12 @@ class CrmLead(models.Model):
     @api.depends("stage_id", "team_id")
     def _compute_stage_required_fields(self):
         rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        next_stages = {}
         for lead in self:
             names = set()
             if lead.stage_id.id in rules:
                 names.update(rules[lead.stage_id.id]["required_fields"])
-                next_stage = lead._get_next_stage_id(rules)
+                next_stage = lead._get_next_stage_id(rules, next_stages)
                 if next_stage:
                     names.update(rules[next_stage]["required_fields"])
             lead.stage_required_fields = f",{','.join(sorted(names))}," if names else False
@@ -308,19 +309,28 @@ class CrmLead(models.Model):
                 return True
         return False
 
-    def _get_next_stage_id(self, stage_rules):
-        """Id of the stage following the lead's stage in its pipeline (won stages excluded)."""
+    def _get_next_stage_id(self, stage_rules, memo=None):
+        """Id of the stage following the lead's stage in its pipeline (won stages excluded).
+
+        :param memo: a dict the calls of one batch share, {(stage id, team id): next stage id}: the
+            stages are scanned once per stage and pipeline, not once per lead"""
         self.ensure_one()
+        memo_key = (self.stage_id.id, self.team_id.id)
+        if memo is not None and memo_key in memo:
+            return memo[memo_key]
         current = stage_rules.get(self.stage_id.id)
-        if not current:
-            return False
-        key = (current["sequence"], self.stage_id.id)
-        candidates = [
-            (rule["sequence"], stage_id) for stage_id, rule in stage_rules.items()
-            if rule["team_id"] in (False, self.team_id.id) and not rule["is_won"]
-            and (rule["sequence"], stage_id) > key
-        ]
-        return min(candidates)[1] if candidates else False
+        next_stage_id = False
+        if current:
+            key = (current["sequence"], self.stage_id.id)
+            candidates = [
+                (rule["sequence"], stage_id) for stage_id, rule in stage_rules.items()
+                if rule["team_id"] in (False, self.team_id.id) and not rule["is_won"]
+                and (rule["sequence"], stage_id) > key
+            ]
+            next_stage_id = min(candidates)[1] if candidates else False
+        if memo is not None:
+            memo[memo_key] = next_stage_id
+        return next_stage_id
 
     @api.model
     def _is_forward(self, stage_rules, old, new):
@@ -392,6 +402,7 @@ class CrmLead(models.Model):
             checklist_activity_ids = set(self.env["crm.lead.checklist.line"].sudo().search_fetch(
                 [("activity_id", "in", leads.activity_ids.ids)], ["activity_id"]).activity_id.ids)
 
+        next_stages = {}
         for lead, old, new in moves:
             new_rules = stage_rules.get(new)
             if not new_rules:
@@ -409,11 +420,11 @@ class CrmLead(models.Model):
                         "pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”",
                         team=lead.team_id.name, old=stage_names[old], new=stage_names[new]))
                 elif not allow_skip and self._is_forward(stage_rules, old, new) \
-                        and new != lead._get_next_stage_id(stage_rules):
+                        and new != lead._get_next_stage_id(stage_rules, next_stages):
                     problems[lead].append(_(
                         "pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
                         "is “%(next)s”", team=lead.team_id.name, old=stage_names[old],
-                        next=Stage.browse(lead._get_next_stage_id(stage_rules)).display_name))
+                        next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
             # open mandatory items of the stage left
             if open_lines.get((lead.id, old)):
                 problems[lead].append(_(
