@@ -577,8 +577,10 @@ class CrmLead(models.Model):
                 seen[key] += 1
         # Odoo notifies each assignee of each activity (a message per activity): fine for the lead a rep
         # moves, not for a batch (import, mass edit) where the activities show in "My Activities".
+        # sla_internal: the SLA of the leads is computed after they entered their stage (create and write
+        # call _sla_after_create/_sla_after_write), these activities included; not once more per activity
         Activity = self.env["mail.activity"].sudo().with_context(
-            mail_activity_quick_update=len(leads_by_stage) > 1 or len(self) > 1)
+            mail_activity_quick_update=len(leads_by_stage) > 1 or len(self) > 1, sla_internal=True)
         for indexes in rounds.values():
             activities = Activity.create([activity_vals[index] for index in indexes])
             for index, activity in zip(indexes, activities, strict=True):
