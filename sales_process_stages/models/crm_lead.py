@@ -211,10 +211,15 @@ class CrmLead(models.Model):
             return super().write(vals)
         if not self.env.context.get("stage_move_restore"):
             self._check_stage_moves(moves, rules, vals)
+        by_probability = {} if "probability" in vals else self._get_fixed_probabilities(moves, rules)
+        if len(by_probability) == 1 and len(next(iter(by_probability.values()))) == len(self):
+            # every lead enters a stage with a fixed probability: set in the same write, not in a second one
+            vals = {**vals, "probability": next(iter(by_probability))}
+            by_probability = {}
         res = super().write(vals)
         self._enter_stages(moves, rules)
-        if "probability" not in vals:
-            self._set_fixed_probability(moves, rules)
+        for probability, lead_ids in by_probability.items():
+            self.browse(lead_ids).write({"probability": probability})
         return res
 
     @api.model
@@ -515,13 +520,17 @@ class CrmLead(models.Model):
     def _set_fixed_probability(self, moves, rules):
         """In pipelines using fixed probabilities, a lead entering a stage gets the stage's probability;
         other pipelines keep Odoo's predictive scoring untouched."""
+        for probability, lead_ids in self._get_fixed_probabilities(moves, rules).items():
+            self.browse(lead_ids).write({"probability": probability})
+
+    def _get_fixed_probabilities(self, moves, rules):
+        """:return: {probability: [lead id]} of the moves into stages with a fixed probability"""
         by_probability = defaultdict(list)
         for lead, __, new in moves:
             if new in rules["stages"] and not rules["stages"][new]["is_won"] \
                     and lead.team_id.id in rules["fixed_probability_teams"]:
                 by_probability[rules["stages"][new]["fixed_probability"]].append(lead.id)
-        for probability, lead_ids in by_probability.items():
-            self.browse(lead_ids).write({"probability": probability})
+        return by_probability
 
     def _enter_stages(self, moves, rules):
         """After a move: give the leads the checklist of the stage they entered (lines they do not
