@@ -26,6 +26,8 @@ SLA_STATES = [
 SLA_PRIORITY = {"none": 0, "on_track": 1, "due_soon": 2, "overdue": 3}
 # lead fields whose change may start or end a stay in a stage, or change its SLA
 SLA_WRITE_TRIGGERS = {"stage_id", "active", "team_id", "user_id", "type", "sla_hold_until"}
+# fields the SLA computation may write that the chatter tracks
+SLA_TRACKED_FIELDS = {"sla_hold_until", "sla_hold_reason"}
 # values of a lead without a running SLA
 SLA_NONE_VALUES = {
     "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
@@ -559,12 +561,13 @@ class CrmLead(models.Model):
                 [("lead_id", "in", self.ids), ("item_id", "in", items.ids)], ["lead_id", "item_id"])
         }
         now = self.env.cr.now()
+        deadlines = {item: item._get_deadline(now) for item in items}
         rows = []  # (lead, item, responsible, due date) of the lines to create
         for stage_id, lead_ids in leads_by_stage.items():
             stage_items = items.filtered(lambda item, stage_id=stage_id: item.stage_id.id == stage_id)
             for lead in self.browse(lead_ids):
                 rows.extend(
-                    (lead, item, item._get_responsible(lead), item._get_deadline(now))
+                    (lead, item, item._get_responsible(lead), deadlines[item])
                     for item in stage_items if (lead.id, item.id) not in existing)
         if not rows:
             return
@@ -608,6 +611,9 @@ class CrmLead(models.Model):
         if not rows:
             return []
         now, uid = self.env.cr.now(), self.env.uid
+        model_id = self.env["ir.model"]._get_id(self._name)
+        leads = self.browse({lead.id for lead, *__ in rows}).sudo()
+        names = dict(zip(leads.ids, leads.mapped("display_name"), strict=True))
         self.env.cr.execute(SQL("""
             INSERT INTO mail_activity (
                 res_model_id, res_model, res_id, res_name, activity_type_id, summary, note, date_deadline, automated,
@@ -616,7 +622,7 @@ class CrmLead(models.Model):
             RETURNING id
         """, SQL(", ").join(
             SQL("(%s, %s, %s, %s, %s, %s, %s, %s, FALSE, %s, %s, TRUE, %s, %s, %s, %s)",
-                self.env["ir.model"]._get_id(self._name), self._name, lead.id, lead.sudo().display_name,
+                model_id, self._name, lead.id, names[lead.id],
                 item.activity_type_id.id, item.name, str(escape(item.description)) if item.description else None,
                 deadline, user.id, user.tz or None, uid, now, uid, now)
             for lead, item, user, deadline in rows)))
@@ -703,9 +709,12 @@ class CrmLead(models.Model):
         for lead in leads:
             vals = lead._sla_compute_values(stage_rules, clocks, activity_dates, now, reset)
             lead_ids_by_vals[tuple(sorted(vals.items()))].append(lead.id)
-        # one write per set of values, one UPDATE per set of fields when flushed
+        # one write per set of values, one UPDATE per set of fields when flushed; the SLA fields are not
+        # tracked: no tracking to prepare (mail.thread would read every tracked field of the leads each time)
+        untracked = leads.with_context(tracking_disable=True)
         for vals, lead_ids in lead_ids_by_vals.items():
-            leads.browse(lead_ids).write(dict(vals))
+            vals = dict(vals)
+            (leads if SLA_TRACKED_FIELDS.intersection(vals) else untracked).browse(lead_ids).write(vals)
         if sync and not reset:
             self.env["crm.lead.stage.history"]._sync_open_stays(leads)
 
