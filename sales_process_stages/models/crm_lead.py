@@ -108,13 +108,26 @@ class CrmLead(models.Model):
     @api.depends("stage_id", "checklist_line_ids.state", "checklist_line_ids.stage_id",
                  "checklist_line_ids.is_mandatory")
     def _compute_checklist_progress(self):
+        # saved leads: counted in one query (a mass move recomputes thousands of leads with their lines);
+        # leads being edited in a form (new records) from their lines in memory
+        saved = self.filtered(lambda lead: isinstance(lead.id, int))
+        counts = defaultdict(int)  # (lead id, stage id, done): mandatory lines
+        if saved:
+            for lead, stage, state, count in self.env["crm.lead.checklist.line"].sudo()._read_group(
+                    [("lead_id", "in", saved.ids), ("is_mandatory", "=", True)],
+                    ["lead_id", "stage_id", "state"], ["__count"]):
+                counts[lead.id, stage.id, state != "open"] += count
         for lead in self:
-            lines = lead.checklist_line_ids.filtered(
-                lambda line, stage=lead.stage_id: line.is_mandatory and line.stage_id == stage)
-            done = len(lines.filtered(lambda line: line.state != "open"))
-            lead.checklist_mandatory_total = len(lines)
+            if lead in saved:
+                done = counts[lead.id, lead.stage_id.id, True]
+                total = done + counts[lead.id, lead.stage_id.id, False]
+            else:
+                lines = lead.checklist_line_ids.filtered(
+                    lambda line, stage=lead.stage_id: line.is_mandatory and line.stage_id == stage)
+                total, done = len(lines), len(lines.filtered(lambda line: line.state != "open"))
+            lead.checklist_mandatory_total = total
             lead.checklist_mandatory_done = done
-            lead.checklist_progress = 100.0 * done / len(lines) if lines else 0.0
+            lead.checklist_progress = 100.0 * done / total if total else 0.0
 
     @api.depends("stage_id", "team_id")
     def _compute_stage_required_fields(self):
