@@ -627,6 +627,13 @@ class CrmLead(models.Model):
         model_id = self.env["ir.model"]._get_id(self._name)
         leads = self.browse({lead.id for lead, *__ in rows}).sudo()
         names = dict(zip(leads.ids, leads.mapped("display_name"), strict=True))
+        # the assignees' time zones and partners straight from the tables: no user record to load
+        self.env.cr.execute(SQL("""
+            SELECT users.id, users.partner_id, partner.tz
+              FROM res_users users JOIN res_partner partner ON partner.id = users.partner_id
+             WHERE users.id = ANY(%s)
+        """, list({user.id for __, __, user, __ in rows})))
+        partner_tz = {user_id: (partner_id, tz) for user_id, partner_id, tz in self.env.cr.fetchall()}
         self.env.cr.execute(SQL("""
             INSERT INTO mail_activity (
                 res_model_id, res_model, res_id, res_name, activity_type_id, summary, note, date_deadline, automated,
@@ -637,22 +644,23 @@ class CrmLead(models.Model):
             SQL("(%s, %s, %s, %s, %s, %s, %s, %s, FALSE, %s, %s, TRUE, %s, %s, %s, %s)",
                 model_id, self._name, lead.id, names[lead.id],
                 item.activity_type_id.id, item.name, str(escape(item.description)) if item.description else None,
-                deadline, user.id, user.tz or None, uid, now, uid, now)
+                deadline, user.id, partner_tz[user.id][1] or None, uid, now, uid, now)
             for lead, item, user, deadline in rows)))
         activity_ids = [row[0] for row in self.env.cr.fetchall()]
         # as mail.activity.create: the assignees follow the leads (one call per assignee), and are notified
         lead_ids_by_user = defaultdict(set)
         for lead, __, user, __ in rows:
-            lead_ids_by_user[user].add(lead.id)
-        for user, lead_ids in lead_ids_by_user.items():
-            self.sudo().browse(lead_ids).message_subscribe(partner_ids=user.partner_id.ids)
-        activities = self.env["mail.activity"].sudo().browse(activity_ids)
+            lead_ids_by_user[user.id].add(lead.id)
+        for user_id, lead_ids in lead_ids_by_user.items():
+            self.sudo().browse(lead_ids).message_subscribe(partner_ids=[partner_tz[user_id][0]])
         if notify:
-            activities.filtered(lambda activity: activity.user_id != self.env.user).action_notify()
+            others = [activity_id for activity_id, (__, __, user, __) in zip(activity_ids, rows, strict=True)
+                      if user.id != self.env.uid]
+            self.env["mail.activity"].sudo().browse(others).action_notify()
         today = fields.Date.context_today(self)
-        due = {user for __, __, user, deadline in rows if deadline <= today}
+        due = {user.id for __, __, user, deadline in rows if deadline <= today}
         if due:
-            self.env["res.users"].union(*due)._bus_send("mail.activity/updated", {"activity_created": True})
+            self.env["res.users"].browse(due)._bus_send("mail.activity/updated", {"activity_created": True})
         return activity_ids
 
     # ------------------------------------------------------------
