@@ -6,3 +6,6 @@ from . import crm_lead_checklist_line
 from . import mail_activity
 from . import crm_lost_reason
 from . import crm_lead_stage_history
+from . import resource_calendar
+from . import resource_calendar_attendance
+from . import resource_calendar_leaves

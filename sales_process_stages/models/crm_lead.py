@@ -27,6 +27,8 @@ SLA_STATES = [
 SLA_PRIORITY = {"none": 0, "on_track": 1, "due_soon": 2, "overdue": 3}
 # lead fields whose change may start or end a stay in a stage, or change its SLA
 SLA_WRITE_TRIGGERS = {"stage_id", "active", "team_id", "user_id", "type", "sla_hold_until"}
+# fields the SLA computation may write that the chatter tracks
+SLA_TRACKED_FIELDS = {"sla_hold_until", "sla_hold_reason"}
 # values of a lead without a running SLA
 SLA_NONE_VALUES = {
     "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
@@ -109,22 +111,36 @@ class CrmLead(models.Model):
     @api.depends("stage_id", "checklist_line_ids.state", "checklist_line_ids.stage_id",
                  "checklist_line_ids.is_mandatory")
     def _compute_checklist_progress(self):
+        # saved leads: counted in one query (a mass move recomputes thousands of leads with their lines);
+        # leads being edited in a form (new records) from their lines in memory
+        saved = self.filtered(lambda lead: isinstance(lead.id, int))
+        counts = defaultdict(int)  # (lead id, stage id, done): mandatory lines
+        if saved:
+            for lead, stage, state, count in self.env["crm.lead.checklist.line"].sudo()._read_group(
+                    [("lead_id", "in", saved.ids), ("is_mandatory", "=", True)],
+                    ["lead_id", "stage_id", "state"], ["__count"]):
+                counts[lead.id, stage.id, state != "open"] += count
         for lead in self:
-            lines = lead.checklist_line_ids.filtered(
-                lambda line, stage=lead.stage_id: line.is_mandatory and line.stage_id == stage)
-            done = len(lines.filtered(lambda line: line.state != "open"))
-            lead.checklist_mandatory_total = len(lines)
+            if lead in saved:
+                done = counts[lead.id, lead.stage_id.id, True]
+                total = done + counts[lead.id, lead.stage_id.id, False]
+            else:
+                lines = lead.checklist_line_ids.filtered(
+                    lambda line, stage=lead.stage_id: line.is_mandatory and line.stage_id == stage)
+                total, done = len(lines), len(lines.filtered(lambda line: line.state != "open"))
+            lead.checklist_mandatory_total = total
             lead.checklist_mandatory_done = done
-            lead.checklist_progress = 100.0 * done / len(lines) if lines else 0.0
+            lead.checklist_progress = 100.0 * done / total if total else 0.0
 
     @api.depends("stage_id", "team_id")
     def _compute_stage_required_fields(self):
         rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        next_stages = {}
         for lead in self:
             names = set()
             if lead.stage_id.id in rules:
                 names.update(rules[lead.stage_id.id]["required_fields"])
-                next_stage = lead._get_next_stage_id(rules)
+                next_stage = lead._get_next_stage_id(rules, next_stages)
                 if next_stage:
                     names.update(rules[next_stage]["required_fields"])
             lead.stage_required_fields = f",{','.join(sorted(names))}," if names else False
@@ -146,14 +162,15 @@ class CrmLead(models.Model):
 
     @api.depends("date_last_stage_update")
     def _compute_days_in_stage(self):
-        now = self.env.cr.now()
+        # the clock, not the transaction's timestamp (cr.now() costs a query in each request reading cards)
+        now = fields.Datetime.now()
         for lead in self:
             entered = lead.date_last_stage_update
             lead.days_in_stage = max((now - entered).days, 0) if entered else 0
 
     @api.depends("create_date", "date_closed")
     def _compute_days_in_process(self):
-        now = self.env.cr.now()
+        now = fields.Datetime.now()
         for lead in self:
             start = lead.create_date or now
             lead.days_in_process = max(((lead.date_closed or now) - start).days, 0)
@@ -212,10 +229,15 @@ class CrmLead(models.Model):
             return super().write(vals)
         if not self.env.context.get("stage_move_restore"):
             self._check_stage_moves(moves, rules, vals)
+        by_probability = {} if "probability" in vals else self._get_fixed_probabilities(moves, rules)
+        if len(by_probability) == 1 and len(next(iter(by_probability.values()))) == len(self):
+            # every lead enters a stage with a fixed probability: set in the same write, not in a second one
+            vals = {**vals, "probability": next(iter(by_probability))}
+            by_probability = {}
         res = super().write(vals)
         self._enter_stages(moves, rules)
-        if "probability" not in vals:
-            self._set_fixed_probability(moves, rules)
+        for probability, lead_ids in by_probability.items():
+            self.browse(lead_ids).write({"probability": probability})
         return res
 
     @api.model
@@ -331,21 +353,30 @@ class CrmLead(models.Model):
                 return True
         return False
 
-    def _get_next_stage_id(self, stage_rules):
-        """Id of the stage following the lead's stage in its pipeline (won stages excluded)."""
+    def _get_next_stage_id(self, stage_rules, memo=None):
+        """Id of the stage following the lead's stage in its pipeline (won stages excluded).
+
+        :param memo: a dict the calls of one batch share, {(stage id, team id): next stage id}: the
+            stages are scanned once per stage and pipeline, not once per lead"""
         self.ensure_one()
+        memo_key = (self.stage_id.id, self.team_id.id)
+        if memo is not None and memo_key in memo:
+            return memo[memo_key]
         current = stage_rules.get(self.stage_id.id)
-        if not current:
-            return False
-        key = (current["sequence"], self.stage_id.id)
-        own_only = self.team_id.id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
-        pipeline = (self.team_id.id,) if own_only else (False, self.team_id.id)
-        candidates = [
-            (rule["sequence"], stage_id) for stage_id, rule in stage_rules.items()
-            if rule["team_id"] in pipeline and not rule["is_won"]
-            and (rule["sequence"], stage_id) > key
-        ]
-        return min(candidates)[1] if candidates else False
+        next_stage_id = False
+        if current:
+            key = (current["sequence"], self.stage_id.id)
+            own_only = self.team_id.id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
+            pipeline = (self.team_id.id,) if own_only else (False, self.team_id.id)
+            candidates = [
+                (rule["sequence"], stage_id) for stage_id, rule in stage_rules.items()
+                if rule["team_id"] in pipeline and not rule["is_won"]
+                and (rule["sequence"], stage_id) > key
+            ]
+            next_stage_id = min(candidates)[1] if candidates else False
+        if memo is not None:
+            memo[memo_key] = next_stage_id
+        return next_stage_id
 
     @api.model
     def _is_forward(self, stage_rules, old, new):
@@ -417,6 +448,7 @@ class CrmLead(models.Model):
             checklist_activity_ids = set(self.env["crm.lead.checklist.line"].sudo().search_fetch(
                 [("activity_id", "in", leads.activity_ids.ids)], ["activity_id"]).activity_id.ids)
 
+        next_stages = {}
         for lead, old, new in moves:
             new_rules = stage_rules.get(new)
             if not new_rules:
@@ -434,11 +466,11 @@ class CrmLead(models.Model):
                         "pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”",
                         team=lead.team_id.name, old=stage_names[old], new=stage_names[new]))
                 elif not allow_skip and self._is_forward(stage_rules, old, new) \
-                        and new != lead._get_next_stage_id(stage_rules):
+                        and new != lead._get_next_stage_id(stage_rules, next_stages):
                     problems[lead].append(_(
                         "pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
                         "is “%(next)s”", team=lead.team_id.name, old=stage_names[old],
-                        next=Stage.browse(lead._get_next_stage_id(stage_rules)).display_name))
+                        next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
             # open mandatory items of the stage left
             if open_lines.get((lead.id, old)):
                 problems[lead].append(_(
@@ -533,17 +565,29 @@ class CrmLead(models.Model):
     def _set_fixed_probability(self, moves, rules):
         """In pipelines using fixed probabilities, a lead entering a stage gets the stage's probability;
         other pipelines keep Odoo's predictive scoring untouched."""
+        for probability, lead_ids in self._get_fixed_probabilities(moves, rules).items():
+            self.browse(lead_ids).write({"probability": probability})
+
+    def _get_fixed_probabilities(self, moves, rules):
+        """:return: {probability: [lead id]} of the moves into stages with a fixed probability"""
         by_probability = defaultdict(list)
         for lead, __, new in moves:
             if new in rules["stages"] and not rules["stages"][new]["is_won"] \
                     and lead.team_id.id in rules["fixed_probability_teams"]:
                 by_probability[rules["stages"][new]["fixed_probability"]].append(lead.id)
-        for probability, lead_ids in by_probability.items():
-            self.browse(lead_ids).write({"probability": probability})
+        return by_probability
 
     def _enter_stages(self, moves, rules):
         """After a move: give the leads the checklist of the stage they entered (lines they do not
-        have yet; re-entering reuses them) and schedule an activity for each responsible."""
+        have yet; re-entering reuses them) and schedule an activity for each responsible.
+
+        Two INSERTs whatever the number of leads: the activities, then the lines linked to them.
+        A mass move of 1000 leads schedules thousands of activities, which ``mail.activity.create``
+        would insert 100 a query, with defaults and computations per record (~0.3 ms each). What
+        that create does besides inserting rows is done here for the batch: the assignees follow
+        the leads, an assignee other than the mover is notified when a single lead moves (a batch
+        shows in "My Activities"), the activity counters of the assignees refresh.
+        """
         stage_rules = rules["stages"]
         leads_by_stage = defaultdict(list)
         for lead, __, new in moves:
@@ -560,59 +604,98 @@ class CrmLead(models.Model):
                 [("lead_id", "in", self.ids), ("item_id", "in", items.ids)], ["lead_id", "item_id"])
         }
         now = self.env.cr.now()
-        model_id = self.env["ir.model"]._get_id("crm.lead")
-        line_vals, activity_vals = [], []
+        deadlines = {item: item._get_deadline(now) for item in items}
+        rows = []  # (lead, item, responsible, due date) of the lines to create
         for stage_id, lead_ids in leads_by_stage.items():
+            stage_items = items.filtered(lambda item, stage_id=stage_id: item.stage_id.id == stage_id)
             for lead in self.browse(lead_ids):
-                for item in items.filtered(lambda item, stage_id=stage_id: item.stage_id.id == stage_id):
-                    if (lead.id, item.id) in existing:
-                        continue
-                    user = item._get_responsible(lead)
-                    deadline = item._get_deadline(now)
-                    line_vals.append({
-                        "lead_id": lead.id, "stage_id": stage_id, "item_id": item.id,
-                        "name": item.name, "description": item.description, "sequence": item.sequence,
-                        "is_mandatory": item.is_mandatory, "needs_attachment": item.needs_attachment,
-                        "user_id": user.id, "date_deadline": deadline,
-                    })
-                    activity_vals.append(item.activity_type_id and {
-                        "res_model_id": model_id, "res_id": lead.id,
-                        "activity_type_id": item.activity_type_id.id,
-                        "summary": item.name, "note": item.description and escape(item.description),
-                        "user_id": user.id, "date_deadline": deadline,
-                    })
-        if not line_vals:
+                rows.extend(
+                    (lead, item, item._get_responsible(lead), deadlines[item])
+                    for item in stage_items if (lead.id, item.id) not in existing)
+        if not rows:
             return
-        # mail.activity.create subscribes each assignee with browse(res_ids): a lead twice in one
-        # call for one user would subscribe it twice. Create in rounds holding each (lead, user) once:
-        # as many calls as items one user has on one lead, whatever the number of leads.
-        rounds = defaultdict(list)
-        seen = defaultdict(int)
-        for index, act_vals in enumerate(activity_vals):
-            if act_vals:
-                key = (act_vals["res_id"], act_vals["user_id"])
-                rounds[seen[key]].append(index)
-                seen[key] += 1
-        # Odoo notifies each assignee of each activity (a message per activity): fine for the lead a rep
-        # moves, not for a batch (import, mass edit) where the activities show in "My Activities", nor
-        # for callers asking for no notification (demo data)
-        Activity = self.env["mail.activity"].sudo().with_context(
-            mail_activity_quick_update=self.env.context.get("mail_activity_quick_update")
-            or len(leads_by_stage) > 1 or len(self) > 1)
-        for indexes in rounds.values():
-            activities = Activity.create([activity_vals[index] for index in indexes])
-            for index, activity in zip(indexes, activities, strict=True):
-                line_vals[index]["activity_id"] = activity.id
-        lines = Line.create(line_vals)
-        # lines carry the item's name in every language, as the template had it when the lead entered
-        lines.flush_recordset(["name", "description"])
-        self.env.cr.execute("""
-            UPDATE crm_lead_checklist_line line
-               SET name = item.name, description = item.description
-              FROM crm_stage_checklist_item item
-             WHERE line.item_id = item.id AND line.id = ANY(%s)
-        """, [lines.ids])
-        lines.invalidate_recordset(["name", "description"])
+        # Odoo notifies each assignee of each activity: fine for the lead a rep moves, not for a batch
+        # (import, mass edit: the activities show in "My Activities"), nor for callers asking for none (demo)
+        notify = len(leads_by_stage) == 1 and len(self) == 1 \
+            and not self.env.context.get("mail_activity_quick_update")
+        activity_ids = self._create_checklist_activities(
+            [row for row in rows if row[1].activity_type_id], notify=notify)
+        activity_by_row = dict(zip([i for i, row in enumerate(rows) if row[1].activity_type_id], activity_ids,
+                                   strict=True))
+        # the lines carry the item's name in every language, as the template had it when the lead entered
+        self.env["crm.lead"].flush_model(["company_id"])
+        items.flush_recordset()
+        self.env["crm.stage"].flush_model(["sequence"])
+        uid = self.env.uid
+        self.env.cr.execute(SQL("""
+            INSERT INTO crm_lead_checklist_line (
+                lead_id, company_id, stage_id, stage_sequence, item_id, name, description, sequence, is_mandatory,
+                needs_attachment, user_id, date_deadline, state, activity_id, create_uid, create_date, write_uid,
+                write_date)
+            SELECT new.lead_id, lead.company_id, item.stage_id, stage.sequence, item.id, item.name, item.description,
+                   item.sequence, item.is_mandatory, item.needs_attachment, new.user_id, new.date_deadline, 'open',
+                   new.activity_id, %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM (VALUES %(rows)s) AS new(lead_id, item_id, user_id, date_deadline, activity_id)
+              JOIN crm_lead lead ON lead.id = new.lead_id
+              JOIN crm_stage_checklist_item item ON item.id = new.item_id
+              JOIN crm_stage stage ON stage.id = item.stage_id
+        """, uid=uid, now=now, rows=SQL(", ").join(
+            SQL("(%s, %s, %s, %s::date, %s::int)", lead.id, item.id, user.id, deadline, activity_by_row.get(index))
+            for index, (lead, item, user, deadline) in enumerate(rows))))
+        leads = self.browse({lead.id for lead, *__ in rows})
+        leads.invalidate_recordset(["checklist_line_ids", "activity_ids"])
+        # the checklist progress and the activity fields of the leads follow the new rows
+        leads.modified(["checklist_line_ids", "activity_ids"])
+
+    def _create_checklist_activities(self, rows, notify=False):
+        """Insert the activities of checklist lines in one statement.
+
+        :param rows: [(lead, item, responsible user, due date)]
+        :param notify: notify the assignees other than the current user (Odoo does when one
+            activity is scheduled by hand; a batch shows in "My Activities" without an email each)
+        :return: the ids of the activities, in the order of ``rows``
+        """
+        if not rows:
+            return []
+        now, uid = self.env.cr.now(), self.env.uid
+        model_id = self.env["ir.model"]._get_id(self._name)
+        leads = self.browse({lead.id for lead, *__ in rows}).sudo()
+        names = dict(zip(leads.ids, leads.mapped("display_name"), strict=True))
+        # the assignees' time zones and partners straight from the tables: no user record to load
+        self.env.cr.execute(SQL("""
+            SELECT users.id, users.partner_id, partner.tz
+              FROM res_users users JOIN res_partner partner ON partner.id = users.partner_id
+             WHERE users.id = ANY(%s)
+        """, list({user.id for __, __, user, __ in rows})))
+        partner_tz = {user_id: (partner_id, tz) for user_id, partner_id, tz in self.env.cr.fetchall()}
+        self.env.cr.execute(SQL("""
+            INSERT INTO mail_activity (
+                res_model_id, res_model, res_id, res_name, activity_type_id, summary, note, date_deadline, automated,
+                user_id, user_tz, active, create_uid, create_date, write_uid, write_date)
+            VALUES %s
+            RETURNING id
+        """, SQL(", ").join(
+            SQL("(%s, %s, %s, %s, %s, %s, %s, %s, FALSE, %s, %s, TRUE, %s, %s, %s, %s)",
+                model_id, self._name, lead.id, names[lead.id],
+                item.activity_type_id.id, item.name, str(escape(item.description)) if item.description else None,
+                deadline, user.id, partner_tz[user.id][1] or None, uid, now, uid, now)
+            for lead, item, user, deadline in rows)))
+        activity_ids = [row[0] for row in self.env.cr.fetchall()]
+        # as mail.activity.create: the assignees follow the leads (one call per assignee), and are notified
+        lead_ids_by_user = defaultdict(set)
+        for lead, __, user, __ in rows:
+            lead_ids_by_user[user.id].add(lead.id)
+        for user_id, lead_ids in lead_ids_by_user.items():
+            self.sudo().browse(lead_ids).message_subscribe(partner_ids=[partner_tz[user_id][0]])
+        if notify:
+            others = [activity_id for activity_id, (__, __, user, __) in zip(activity_ids, rows, strict=True)
+                      if user.id != self.env.uid]
+            self.env["mail.activity"].sudo().browse(others).action_notify()
+        today = fields.Date.context_today(self)
+        due = {user.id for __, __, user, deadline in rows if deadline <= today}
+        if due:
+            self.env["res.users"].browse(due)._bus_send("mail.activity/updated", {"activity_created": True})
+        return activity_ids
 
     # ------------------------------------------------------------
     # SLA: computing the time budget of the stays
@@ -681,9 +764,12 @@ class CrmLead(models.Model):
         for lead in leads:
             vals = lead._sla_compute_values(stage_rules, clocks, activity_dates, now, reset)
             lead_ids_by_vals[tuple(sorted(vals.items()))].append(lead.id)
-        # one write per set of values, one UPDATE per set of fields when flushed
+        # one write per set of values, one UPDATE per set of fields when flushed; the SLA fields are not
+        # tracked: no tracking to prepare (mail.thread would read every tracked field of the leads each time)
+        untracked = leads.with_context(tracking_disable=True)
         for vals, lead_ids in lead_ids_by_vals.items():
-            leads.browse(lead_ids).write(dict(vals))
+            vals = dict(vals)
+            (leads if SLA_TRACKED_FIELDS.intersection(vals) else untracked).browse(lead_ids).write(vals)
         if sync and not reset:
             self.env["crm.lead.stage.history"]._sync_open_stays(leads)
 

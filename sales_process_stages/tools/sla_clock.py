@@ -40,14 +40,8 @@ class SlaClock:
         """Work intervals of window ``index`` as sorted (start, stop) naive UTC pairs."""
         if index not in self._windows:
             start = EPOCH + index * WINDOW
-            stop = start + WINDOW
-            intervals = self.calendar._work_intervals_batch(
-                pytz.utc.localize(start), pytz.utc.localize(stop), compute_leaves=True)[False]
-            self._windows[index] = [
-                (begin.astimezone(pytz.utc).replace(tzinfo=None), end.astimezone(pytz.utc).replace(tzinfo=None))
-                for begin, end, __ in intervals
-                if end > begin
-            ]
+            # cached across requests by the registry (resource.calendar._get_sla_work_intervals)
+            self._windows[index] = self.calendar._get_sla_work_intervals(start, start + WINDOW)
         return self._windows[index]
 
     def has_working_time(self, start):
