@@ -318,7 +318,7 @@ class TestEntryRequirementsUi(HttpCase):
         lead = self.env["crm.lead"].create({
             "name": "Tour lead", "type": "opportunity", "stage_id": qualify.id,
             "user_id": self.env.ref("base.user_admin").id, "expected_revenue": 0})
-        self.start_tour("/odoo", "sales_process_stages_stage_move", login="admin")
+        self.start_tour("/odoo", "sales_process_stages_stage_move", login="admin", timeout=180)
         self.assertEqual(lead.stage_id.name, "Tour: Send the offer")
         self.assertEqual(lead.expected_revenue, 5000)
 

@@ -25,4 +25,4 @@ class TestWebClient(HttpCase):
                 "user_id": self.env.ref("base.user_admin").id,
             }
         )
-        self.start_tour("/odoo", "sales_process_stages_pipeline", login="admin")
+        self.start_tour("/odoo", "sales_process_stages_pipeline", login="admin", timeout=180)
