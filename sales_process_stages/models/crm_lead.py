@@ -2,7 +2,9 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from datetime import datetime
 
+import pytz
 from lxml import etree
 from markupsafe import Markup, escape
 from psycopg2 import errors as pg_errors
@@ -239,6 +241,35 @@ class CrmLead(models.Model):
         for probability, lead_ids in by_probability.items():
             self.browse(lead_ids).write({"probability": probability})
         return res
+
+    def _read_group_groupby(self, groupby_spec, query):
+        """The kanban's progress bar groups the leads by activity state. Odoo's grouping
+        (mail.activity.mixin) computes the state of every lead's activities in the database, then
+        joins the leads shown: its cost grows with all the activities of all the leads, and the
+        checklists schedule several per lead. The same states, computed for the activities of the
+        leads shown only (the query's own leads)."""
+        if groupby_spec != "activity_state":
+            return super()._read_group_groupby(groupby_spec, query)
+        self.check_field_access_rights("read", ["activity_state"])
+        self.env["mail.activity"].flush_model(["res_model", "res_id", "user_id", "date_deadline"])
+        self.env["res.users"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["tz"])
+        tz = self.env.context.get("tz") if self.env.context.get("tz") in pytz.all_timezones_set else "UTC"
+        days = SQL("EXTRACT(day from (mail_activity.date_deadline - DATE_TRUNC('day', %s AT TIME ZONE "
+                   "COALESCE(mail_activity.user_tz, %s))))", pytz.utc.localize(datetime.utcnow()), tz)
+        sql_join = SQL("""
+            (SELECT res_id,
+                    CASE WHEN min(%(days)s) > 0 THEN 'planned'
+                         WHEN min(%(days)s) < 0 THEN 'overdue'
+                         WHEN min(%(days)s) = 0 THEN 'today'
+                         ELSE null
+                    END AS activity_state
+               FROM mail_activity
+              WHERE res_model = %(res_model)s AND mail_activity.active = true AND res_id IN %(lead_ids)s
+           GROUP BY res_id)
+        """, days=days, res_model=self._name, lead_ids=query.subselect())
+        alias = query.left_join(self._table, "id", sql_join, "res_id", "last_activity_state")
+        return SQL.identifier(alias, "activity_state")
 
     @api.model
     def _read_group_stage_ids(self, stages, domain):
