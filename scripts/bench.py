@@ -41,7 +41,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tools import SQL, config, json_default
 
 # Bump when the generated data changes: databases with another stamp are rebuilt.
-DATA_VERSION = 2
+DATA_VERSION = 3
 SALT = "sps-bench"
 STAMP_KEY = "sales_process_stages.bench_stamp"
 TZ = "Europe/Brussels"
@@ -553,14 +553,12 @@ def addon_state(env, fixtures, start):
     cr.execute(SQL("""
         INSERT INTO crm_lead_checklist_line (
             lead_id, company_id, stage_id, stage_sequence, item_id, name, description, sequence, is_mandatory,
-            needs_attachment, user_id, date_deadline, state, done_date, done_user_id, skip_reason,
-            create_uid, create_date, write_uid, write_date)
+            needs_attachment, user_id, date_deadline, state, done_date, done_user_id, skip_reason)
         SELECT p.lead_id, 1, i.stage_id, i.stage_sequence, i.item_id, i.name, i.description, i.sequence, i.is_mandatory,
                i.needs_attachment, line_info.user_id, (stay.date_in + make_interval(days => i.due_offset))::date,
                state.value, CASE WHEN state.value <> 'open' THEN stay.date_in + (stay.date_out - stay.date_in) / 2 END,
                CASE WHEN state.value <> 'open' THEN line_info.user_id END,
-               CASE WHEN state.value = 'skipped' THEN 'Not needed for this customer' END,
-               1, stay.date_in, 1, stay.date_in
+               CASE WHEN state.value = 'skipped' THEN 'Not needed for this customer' END
           FROM bench_plan p
           JOIN bench_item i ON i.stage_index / %(per_pipeline)s = p.team
                            AND mod(i.stage_index, %(per_pipeline)s) <= LEAST(p.position, %(last_open)s)
@@ -599,11 +597,12 @@ def addon_state(env, fixtures, start):
                                    write_date)
         SELECT a.activity_id, %(model_id)s, 'crm.lead', line.lead_id, lead.name, i.activity_type_id,
                line.name->>'en_US', line.user_id, %(tz)s, line.date_deadline, FALSE, TRUE,
-               1, line.create_date, 1, line.create_date
+               1, p.entered, 1, p.entered
           FROM bench_line_activity a
           JOIN crm_lead_checklist_line line ON line.id = a.line_id
           JOIN bench_item i ON i.item_id = line.item_id
           JOIN crm_lead lead ON lead.id = line.lead_id
+          JOIN bench_plan p ON p.lead_id = line.lead_id
     """, model_id=model_id, tz=TZ))
     cr.execute("""
         UPDATE crm_lead_checklist_line line SET activity_id = a.activity_id

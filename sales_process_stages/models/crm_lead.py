@@ -31,6 +31,9 @@ SLA_PRIORITY = {"none": 0, "on_track": 1, "due_soon": 2, "overdue": 3}
 SLA_WRITE_TRIGGERS = {"stage_id", "active", "team_id", "user_id", "type", "sla_hold_until"}
 # fields the SLA computation may write that the chatter tracks
 SLA_TRACKED_FIELDS = {"sla_hold_until", "sla_hold_reason"}
+# what the SLA and the stage history follow of a lead, read before a write: field, key
+SLA_STATE_FIELDS = ["stage_id", "active", "team_id", "user_id", "sla_hold_until", "sla_hold_start", "sla_deadline"]
+SLA_STATE_KEYS = ["stage_id", "active", "team_id", "user_id", "hold_until", "hold_start", "deadline"]
 # values of a lead without a running SLA
 SLA_NONE_VALUES = {
     "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
@@ -116,16 +119,19 @@ class CrmLead(models.Model):
         # saved leads: counted in one query (a mass move recomputes thousands of leads with their lines);
         # leads being edited in a form (new records) from their lines in memory
         saved = self.filtered(lambda lead: isinstance(lead.id, int))
-        counts = defaultdict(int)  # (lead id, stage id, done): mandatory lines
+        counts = {}  # (lead id, stage id): (mandatory lines, done or skipped)
         if saved:
-            for lead, stage, state, count in self.env["crm.lead.checklist.line"].sudo()._read_group(
-                    [("lead_id", "in", saved.ids), ("is_mandatory", "=", True)],
-                    ["lead_id", "stage_id", "state"], ["__count"]):
-                counts[lead.id, stage.id, state != "open"] += count
+            self.env["crm.lead.checklist.line"].flush_model(["lead_id", "stage_id", "state", "is_mandatory"])
+            self.env.cr.execute(SQL("""
+                SELECT lead_id, stage_id, count(*), count(*) FILTER (WHERE state != 'open')
+                  FROM crm_lead_checklist_line
+                 WHERE lead_id = ANY(%s) AND is_mandatory
+              GROUP BY lead_id, stage_id
+            """, saved.ids))
+            counts = {(lead_id, stage_id): (total, done) for lead_id, stage_id, total, done in self.env.cr.fetchall()}
         for lead in self:
-            if lead in saved:
-                done = counts[lead.id, lead.stage_id.id, True]
-                total = done + counts[lead.id, lead.stage_id.id, False]
+            if isinstance(lead.id, int):
+                total, done = counts.get((lead.id, lead.stage_id.id), (0, 0))
             else:
                 lines = lead.checklist_line_ids.filtered(
                     lambda line, stage=lead.stage_id: line.is_mandatory and line.stage_id == stage)
@@ -612,121 +618,130 @@ class CrmLead(models.Model):
         """After a move: give the leads the checklist of the stage they entered (lines they do not
         have yet; re-entering reuses them) and schedule an activity for each responsible.
 
-        Two INSERTs whatever the number of leads: the activities, then the lines linked to them.
-        A mass move of 1000 leads schedules thousands of activities, which ``mail.activity.create``
-        would insert 100 a query, with defaults and computations per record (~0.3 ms each). What
-        that create does besides inserting rows is done here for the batch: the assignees follow
-        the leads, an assignee other than the mover is notified when a single lead moves (a batch
-        shows in "My Activities"), the activity counters of the assignees refresh.
+        One statement whatever the number of leads: the rows (lead, item, responsible, due date)
+        go to PostgreSQL as arrays; it skips the lines the leads already have, inserts the
+        activities, then the lines linked to them. A mass move of 1000 leads schedules thousands of
+        activities, which ``mail.activity.create`` would insert 100 a query, with defaults and
+        computations per record (~0.3 ms each). What that create does besides inserting rows is done
+        here for the batch: the assignees follow the leads, an assignee other than the mover is
+        notified when a single lead moves (a batch shows in "My Activities"), the activity counters
+        of the assignees refresh.
         """
         stage_rules = rules["stages"]
         leads_by_stage = defaultdict(list)
         for lead, __, new in moves:
             if new in stage_rules and stage_rules[new]["item_ids"]:
-                leads_by_stage[new].append(lead.id)
+                leads_by_stage[new].append(lead)
         if not leads_by_stage:
             return
-        Line = self.env["crm.lead.checklist.line"].sudo()
         items = self.env["crm.stage.checklist.item"].sudo().browse(
             [item for stage in leads_by_stage for item in stage_rules[stage]["item_ids"]])
-        existing = {
-            (line.lead_id.id, line.item_id.id)
-            for line in Line.search_fetch(
-                [("lead_id", "in", self.ids), ("item_id", "in", items.ids)], ["lead_id", "item_id"])
-        }
         now = self.env.cr.now()
         deadlines = {item: item._get_deadline(now) for item in items}
-        rows = []  # (lead, item, responsible, due date) of the lines to create
-        for stage_id, lead_ids in leads_by_stage.items():
+        rows = []  # (lead id, item id, responsible id, due date)
+        responsibles = {}  # (item, salesperson id, team leader id): responsible id
+        for stage_id, leads in leads_by_stage.items():
             stage_items = items.filtered(lambda item, stage_id=stage_id: item.stage_id.id == stage_id)
-            for lead in self.browse(lead_ids):
-                rows.extend(
-                    (lead, item, item._get_responsible(lead), deadlines[item])
-                    for item in stage_items if (lead.id, item.id) not in existing)
-        if not rows:
-            return
-        # Odoo notifies each assignee of each activity: fine for the lead a rep moves, not for a batch
-        # (import, mass edit: the activities show in "My Activities"), nor for callers asking for none (demo)
-        notify = len(leads_by_stage) == 1 and len(self) == 1 \
-            and not self.env.context.get("mail_activity_quick_update")
-        activity_ids = self._create_checklist_activities(
-            [row for row in rows if row[1].activity_type_id], notify=notify)
-        activity_by_row = dict(zip([i for i, row in enumerate(rows) if row[1].activity_type_id], activity_ids,
-                                   strict=True))
-        # the lines carry the item's name in every language, as the template had it when the lead entered
+            for lead in leads:
+                owners = (lead.user_id.id, lead.team_id.user_id.id)
+                for item in stage_items:
+                    key = (item, *owners)
+                    if key not in responsibles:
+                        responsibles[key] = item._get_responsible_id(*owners)
+                    rows.append((lead.id, item.id, responsibles[key], deadlines[item]))
+        # the activity's summary and note, in the mover's language (mail.activity.create copies them so)
+        activity_items = items.filtered("activity_type_id")
+        leads = self.browse({row[0] for row in rows})
         self.env["crm.lead"].flush_model(["company_id"])
-        items.flush_recordset()
         self.env["crm.stage"].flush_model(["sequence"])
-        uid = self.env.uid
+        self.env["res.users"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["tz"])
+        items.flush_recordset()
         self.env.cr.execute(SQL("""
-            INSERT INTO crm_lead_checklist_line (
-                lead_id, company_id, stage_id, stage_sequence, item_id, name, description, sequence, is_mandatory,
-                needs_attachment, user_id, date_deadline, state, activity_id, create_uid, create_date, write_uid,
-                write_date)
-            SELECT new.lead_id, lead.company_id, item.stage_id, stage.sequence, item.id, item.name, item.description,
-                   item.sequence, item.is_mandatory, item.needs_attachment, new.user_id, new.date_deadline, 'open',
-                   new.activity_id, %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM (VALUES %(rows)s) AS new(lead_id, item_id, user_id, date_deadline, activity_id)
-              JOIN crm_lead lead ON lead.id = new.lead_id
-              JOIN crm_stage_checklist_item item ON item.id = new.item_id
-              JOIN crm_stage stage ON stage.id = item.stage_id
-        """, uid=uid, now=now, rows=SQL(", ").join(
-            SQL("(%s, %s, %s, %s::date, %s::int)", lead.id, item.id, user.id, deadline, activity_by_row.get(index))
-            for index, (lead, item, user, deadline) in enumerate(rows))))
-        leads = self.browse({lead.id for lead, *__ in rows})
+            WITH new AS (
+                SELECT new.*, lead.company_id, users.partner_id, partner.tz,
+                       CASE WHEN act.type_id IS NOT NULL THEN nextval('mail_activity_id_seq') END AS activity_id
+                  FROM unnest(%(lead_ids)s::int[], %(item_ids)s::int[], %(user_ids)s::int[], %(dates)s::date[])
+                       WITH ORDINALITY AS new(lead_id, item_id, user_id, date_deadline, position)
+                  JOIN crm_lead lead ON lead.id = new.lead_id
+                  JOIN res_users users ON users.id = new.user_id
+                  JOIN res_partner partner ON partner.id = users.partner_id
+             LEFT JOIN unnest(%(act_item_ids)s::int[], %(act_type_ids)s::int[])
+                       AS act(item_id, type_id) ON act.item_id = new.item_id
+                 WHERE NOT EXISTS (SELECT FROM crm_lead_checklist_line line
+                                    WHERE line.lead_id = new.lead_id AND line.item_id = new.item_id)
+            ),
+            activity AS (
+                INSERT INTO mail_activity (
+                    id, res_model_id, res_model, res_id, res_name, activity_type_id, summary, note, date_deadline,
+                    automated, user_id, user_tz, active, create_uid, create_date, write_uid, write_date)
+                SELECT new.activity_id, %(model_id)s, %(model)s, new.lead_id, names.name, act.type_id, act.summary,
+                       act.note, new.date_deadline, FALSE, new.user_id, new.tz, TRUE, %(uid)s, %(now)s, %(uid)s,
+                       %(now)s
+                  FROM new
+                  JOIN unnest(%(act_item_ids)s::int[], %(act_type_ids)s::int[], %(summaries)s::varchar[],
+                              %(notes)s::text[]) AS act(item_id, type_id, summary, note) ON act.item_id = new.item_id
+                  JOIN unnest(%(name_lead_ids)s::int[], %(names)s::varchar[]) AS names(lead_id, name)
+                       ON names.lead_id = new.lead_id
+              ORDER BY new.position
+            ),
+            line AS (
+                INSERT INTO crm_lead_checklist_line (
+                    lead_id, company_id, stage_id, stage_sequence, item_id, name, description, sequence, is_mandatory,
+                    needs_attachment, user_id, date_deadline, state, activity_id)
+                SELECT new.lead_id, new.company_id, item.stage_id, stage.sequence, item.id, item.name, item.description,
+                       item.sequence, item.is_mandatory, item.needs_attachment, new.user_id, new.date_deadline, 'open',
+                       new.activity_id
+                  FROM new
+                  JOIN crm_stage_checklist_item item ON item.id = new.item_id
+                  JOIN crm_stage stage ON stage.id = item.stage_id
+              ORDER BY new.position
+             RETURNING lead_id, user_id, activity_id, date_deadline
+            )
+            SELECT line.lead_id, line.user_id, line.activity_id, line.date_deadline, users.partner_id
+              FROM line JOIN res_users users ON users.id = line.user_id
+        """,
+            lead_ids=[row[0] for row in rows], item_ids=[row[1] for row in rows],
+            user_ids=[row[2] for row in rows], dates=[row[3] for row in rows],
+            act_item_ids=activity_items.ids, act_type_ids=[item.activity_type_id.id for item in activity_items],
+            summaries=activity_items.mapped("name"),
+            notes=[str(escape(item.description)) if item.description else None for item in activity_items],
+            name_lead_ids=leads.ids, names=leads.sudo().mapped("display_name"),
+            model_id=self.env["ir.model"]._get_id(self._name), model=self._name, uid=self.env.uid, now=now,
+        ))
+        created = self.env.cr.fetchall()  # (lead id, responsible id, activity id, due date, responsible's partner)
+        if not created:
+            return
+        leads = self.browse({lead_id for lead_id, *__ in created})
         leads.invalidate_recordset(["checklist_line_ids", "activity_ids"])
         # the checklist progress and the activity fields of the leads follow the new rows
         leads.modified(["checklist_line_ids", "activity_ids"])
+        activities = [row for row in created if row[2]]
+        if activities:
+            self._checklist_activities_created(activities)
 
-    def _create_checklist_activities(self, rows, notify=False):
-        """Insert the activities of checklist lines in one statement.
+    def _checklist_activities_created(self, activities):
+        """What ``mail.activity.create`` does besides inserting, for the checklist activities
+        ``_enter_stages`` inserted: the assignees follow the leads (one call per assignee), the
+        assignees other than the mover are notified when a single lead moved (Odoo does when one
+        activity is scheduled by hand; a batch shows in "My Activities" without an email each), the
+        activity counters of the assignees refresh.
 
-        :param rows: [(lead, item, responsible user, due date)]
-        :param notify: notify the assignees other than the current user (Odoo does when one
-            activity is scheduled by hand; a batch shows in "My Activities" without an email each)
-        :return: the ids of the activities, in the order of ``rows``
+        :param activities: [(lead id, responsible id, activity id, due date, responsible's partner id)]
         """
-        if not rows:
-            return []
-        now, uid = self.env.cr.now(), self.env.uid
-        model_id = self.env["ir.model"]._get_id(self._name)
-        leads = self.browse({lead.id for lead, *__ in rows}).sudo()
-        names = dict(zip(leads.ids, leads.mapped("display_name"), strict=True))
-        # the assignees' time zones and partners straight from the tables: no user record to load
-        self.env.cr.execute(SQL("""
-            SELECT users.id, users.partner_id, partner.tz
-              FROM res_users users JOIN res_partner partner ON partner.id = users.partner_id
-             WHERE users.id = ANY(%s)
-        """, list({user.id for __, __, user, __ in rows})))
-        partner_tz = {user_id: (partner_id, tz) for user_id, partner_id, tz in self.env.cr.fetchall()}
-        self.env.cr.execute(SQL("""
-            INSERT INTO mail_activity (
-                res_model_id, res_model, res_id, res_name, activity_type_id, summary, note, date_deadline, automated,
-                user_id, user_tz, active, create_uid, create_date, write_uid, write_date)
-            VALUES %s
-            RETURNING id
-        """, SQL(", ").join(
-            SQL("(%s, %s, %s, %s, %s, %s, %s, %s, FALSE, %s, %s, TRUE, %s, %s, %s, %s)",
-                model_id, self._name, lead.id, names[lead.id],
-                item.activity_type_id.id, item.name, str(escape(item.description)) if item.description else None,
-                deadline, user.id, partner_tz[user.id][1] or None, uid, now, uid, now)
-            for lead, item, user, deadline in rows)))
-        activity_ids = [row[0] for row in self.env.cr.fetchall()]
-        # as mail.activity.create: the assignees follow the leads (one call per assignee), and are notified
-        lead_ids_by_user = defaultdict(set)
-        for lead, __, user, __ in rows:
-            lead_ids_by_user[user.id].add(lead.id)
-        for user_id, lead_ids in lead_ids_by_user.items():
-            self.sudo().browse(lead_ids).message_subscribe(partner_ids=[partner_tz[user_id][0]])
-        if notify:
-            others = [activity_id for activity_id, (__, __, user, __) in zip(activity_ids, rows, strict=True)
-                      if user.id != self.env.uid]
+        lead_ids_by_partner = defaultdict(set)
+        for lead_id, __, __, __, partner_id in activities:
+            lead_ids_by_partner[partner_id].add(lead_id)
+        for partner_id, lead_ids in lead_ids_by_partner.items():
+            self.sudo().browse(lead_ids).message_subscribe(partner_ids=[partner_id])
+        single = len({lead_id for lead_id, *__ in activities}) == 1 and len(self) == 1
+        if single and not self.env.context.get("mail_activity_quick_update"):
+            others = [activity_id for __, user_id, activity_id, __, __ in activities if user_id != self.env.uid]
             self.env["mail.activity"].sudo().browse(others).action_notify()
         today = fields.Date.context_today(self)
-        due = {user.id for __, __, user, deadline in rows if deadline <= today}
+        due = {user_id for __, user_id, __, deadline, __ in activities if deadline <= today}
         if due:
             self.env["res.users"].browse(due)._bus_send("mail.activity/updated", {"activity_created": True})
-        return activity_ids
 
     # ------------------------------------------------------------
     # SLA: computing the time budget of the stays
@@ -908,14 +923,32 @@ class CrmLead(models.Model):
             return None
         if vals.get("sla_hold_until"):
             self._sla_check_hold(vals)
+        return self._sla_get_state()
+
+    def _sla_get_state(self):
+        """{lead id: {what the SLA and the history follow}} (many2one values as ids)."""
+        columns = self._get_cache_columns(SLA_STATE_FIELDS)
         return {
-            lead.id: {
-                "stage_id": lead.stage_id.id, "active": lead.active, "team_id": lead.team_id.id,
-                "user_id": lead.user_id.id, "hold_until": lead.sla_hold_until, "hold_start": lead.sla_hold_start,
-                "deadline": lead.sla_deadline,
-            }
-            for lead in self
+            lead_id: {key: False if value is None else value for key, value in zip(SLA_STATE_KEYS, values, strict=True)}
+            for lead_id, *values in zip(self._ids, *(columns[name] for name in SLA_STATE_FIELDS), strict=True)
         }
+
+    def _get_cache_columns(self, fnames):
+        """{field name: [the value of each lead]} as the ORM's cache holds them (ids for many2one
+        fields, None for empty values), for a batch of leads without a record object per lead and
+        field. Values not in the cache, or to recompute, are first read through the ORM (fetched in
+        batch, or computed). For stored simple fields and many2one fields only."""
+        cache = self.env.cache
+        columns = {}
+        for name in fnames:
+            field = self._fields[name]
+            values = list(cache.get_values(self, field))
+            if len(values) != len(self) or self.env.records_to_compute(field) & self:
+                for lead in self:
+                    lead[name]  # noqa: B018 (the first access fetches or computes the batch)
+                values = list(cache.get_values(self, field))
+            columns[name] = values
+        return columns
 
     def _sla_check_hold(self, vals):
         """A hold needs a reason and a date to come, on an open lead."""
@@ -943,38 +976,38 @@ class CrmLead(models.Model):
         closing = {}  # lead id: (exit type, SLA result, hours on hold not yet counted)
         opening = defaultdict(list)  # entry type: lead ids
         reset, recompute, holds_started, holds_ended, owner_changed = [], [], [], [], []
-        for lead in self:
-            old = before[lead.id]
-            was_open, is_open = old["active"] and old["stage_id"], lead.active and lead.stage_id
-            moved = old["stage_id"] != lead.stage_id.id
-            if was_open and (moved or not lead.active):
-                if not lead.active:
+        for lead_id, new in self._sla_get_state().items():
+            old = before[lead_id]
+            was_open, is_open = old["active"] and old["stage_id"], new["active"] and new["stage_id"]
+            moved = old["stage_id"] != new["stage_id"]
+            if was_open and (moved or not new["active"]):
+                if not new["active"]:
                     exit_type = "lost"
-                elif is_won(lead.stage_id.id) and not is_won(old["stage_id"]):
+                elif is_won(new["stage_id"]) and not is_won(old["stage_id"]):
                     exit_type = "won"
-                elif old["team_id"] != lead.team_id.id:
+                elif old["team_id"] != new["team_id"]:
                     exit_type = "transferred"  # to another pipeline
                 else:
                     exit_type = "move"
-                closing[lead.id] = (exit_type, self._sla_result(old, now), self._sla_hold_hours(old, now))
+                closing[lead_id] = (exit_type, self._sla_result(old, now), self._sla_hold_hours(old, now))
             if is_open and (moved or not old["active"]):
-                opening["move" if old["active"] else "restore"].append(lead.id)
-                reset.append(lead.id)
+                opening["move" if old["active"] else "restore"].append(lead_id)
+                reset.append(lead_id)
                 continue
             if was_open and not is_open:
-                recompute.append(lead.id)
+                recompute.append(lead_id)
                 continue
             if not is_open:
                 continue
-            hold_changed = old["hold_until"] != lead.sla_hold_until
-            if hold_changed or old["team_id"] != lead.team_id.id:
-                recompute.append(lead.id)
-            if hold_changed and lead.sla_hold_until and not old["hold_until"]:
-                holds_started.append(lead.id)
-            elif hold_changed and not lead.sla_hold_until:
-                holds_ended.append(lead.id)
-            if old["user_id"] != lead.user_id.id or old["team_id"] != lead.team_id.id:
-                owner_changed.append(lead.id)
+            hold_changed = old["hold_until"] != new["hold_until"]
+            if hold_changed or old["team_id"] != new["team_id"]:
+                recompute.append(lead_id)
+            if hold_changed and new["hold_until"] and not old["hold_until"]:
+                holds_started.append(lead_id)
+            elif hold_changed and not new["hold_until"]:
+                holds_ended.append(lead_id)
+            if old["user_id"] != new["user_id"] or old["team_id"] != new["team_id"]:
+                owner_changed.append(lead_id)
 
         if holds_ended:
             # the hold ends: the reason goes with it (kept in the chatter and the history)

@@ -93,15 +93,16 @@ class CrmStageChecklistItem(models.Model):
     # BUSINESS
     # ------------------------------------------------------------
 
-    def _get_responsible(self, lead):
-        """User who does the item on ``lead``: the salesperson, the team leader or a named user.
-        Falls back on the other roles, then on the current user, so that every item has someone."""
+    def _get_responsible_id(self, salesperson_id, leader_id):
+        """Id of the user who does the item on a lead of this salesperson and team leader (ids or
+        False): the item's named user, else the salesperson or the team leader as the item says,
+        falling back on the other role, then on the current user, so that every item has someone."""
         self.ensure_one()
         if self.responsible_type == "user" and self.responsible_user_id.active:
-            return self.responsible_user_id
+            return self.responsible_user_id.id
         if self.responsible_type == "team_leader":
-            return lead.team_id.user_id or lead.user_id or self.env.user
-        return lead.user_id or lead.team_id.user_id or self.env.user
+            return leader_id or salesperson_id or self.env.uid
+        return salesperson_id or leader_id or self.env.uid
 
     def _get_deadline(self, start):
         """Due date of the item for a lead that entered the stage at ``start`` (a UTC datetime)."""

@@ -27,6 +27,8 @@ class SlaClock:
         self.working = bool(working and self.calendar)
         self.tz = pytz.timezone(self.calendar.tz if self.calendar and self.calendar.tz else "UTC")
         self._windows = {}
+        self._plans = {}  # (start, hours): plan(start, hours): the leads of a batch mostly share both
+        self._day_starts = {}
 
     # ------------------------------------------------------------
     # working intervals
@@ -57,6 +59,12 @@ class SlaClock:
         negative); None when the calendar has no working time in reach."""
         if not self.working:
             return start + timedelta(hours=hours)
+        key = (start, hours)
+        if key not in self._plans:
+            self._plans[key] = self._plan_working(start, hours)
+        return self._plans[key]
+
+    def _plan_working(self, start, hours):
         seconds = round(hours * 3600)
         first = self._index(start)
         if seconds >= 0:
@@ -102,8 +110,10 @@ class SlaClock:
 
     def day_start(self, day):
         """UTC instant when ``day`` (a date) starts in the clock's time zone."""
-        local = self.tz.localize(datetime.combine(day, time.min))
-        return local.astimezone(pytz.utc).replace(tzinfo=None)
+        if day not in self._day_starts:
+            local = self.tz.localize(datetime.combine(day, time.min))
+            self._day_starts[day] = local.astimezone(pytz.utc).replace(tzinfo=None)
+        return self._day_starts[day]
 
     def day_end(self, day):
         """UTC instant when ``day`` ends (the next day starts) in the clock's time zone."""
