@@ -223,6 +223,21 @@ class TestStageHistorySecurity(TestCrmCommon):
         # reading through the lead works too
         self.assertTrue(self.lead_own.with_user(self.env.user).stage_history_ids)
 
+    @users("user_sales_salesman")
+    def test_form_history_button(self):
+        """The form shows the days in stage on a button opening the lead's stays, which the form
+        itself does not read (opening a lead stays as cheap as in plain Odoo)."""
+        lead = self.lead_own.with_user(self.env.user)
+        arch = lead.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="action_view_stage_history"', arch)
+        self.assertNotIn('name="stage_history_ids"', arch)
+        action = lead.action_view_stage_history()
+        self.assertEqual(action["res_model"], "crm.lead.stage.history")
+        stays = self.env["crm.lead.stage.history"].search(action["domain"])
+        self.assertEqual(stays.lead_id, lead)
+        self.assertEqual(stays.stage_id, self.stage_team1_1)
+        self.assertIn("Own", action["name"])
+
     @users("user_sales_leads")
     def test_all_leads_reads_all(self):
         visible = self.env["crm.lead.stage.history"].search([]).lead_id

@@ -46,10 +46,11 @@ class CrmLead(models.Model):
 
     # Checklist
     checklist_line_ids = fields.One2many("crm.lead.checklist.line", "lead_id", string="Checklist")
+    # counts of one lead: no sum in the kanban's column headers and reports
     checklist_mandatory_total = fields.Integer(
-        "Mandatory Items", compute="_compute_checklist_progress", store=True)
+        "Mandatory Items", compute="_compute_checklist_progress", store=True, aggregator=None)
     checklist_mandatory_done = fields.Integer(
-        "Mandatory Items Done", compute="_compute_checklist_progress", store=True)
+        "Mandatory Items Done", compute="_compute_checklist_progress", store=True, aggregator=None)
     checklist_progress = fields.Float(
         compute="_compute_checklist_progress", store=True, aggregator="avg",
         help="Share of the current stage's mandatory checklist items that are done or skipped (%).")
@@ -784,8 +785,9 @@ class CrmLead(models.Model):
             return {}
         # escalations of the SLA itself are no planned next step
         escalation_types = {rule["sla"]["activity_type_id"] for rule in stage_rules.values() if rule["sla"]}
-        default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
-        escalation_types.add(default_type.id if default_type else False)
+        # the id from the registry's cache (env.ref would check that the record exists: a query per move)
+        escalation_types.add(self.env["ir.model.data"]._xmlid_to_res_id(
+            "sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False))
         return dict(self.env["mail.activity"].sudo()._read_group(
             [("res_model", "=", self._name), ("res_id", "in", lead_ids),
              ("activity_type_id", "not in", [type_id for type_id in escalation_types if type_id])],
@@ -1063,6 +1065,19 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
     # SLA: actions
     # ------------------------------------------------------------
+
+    def action_view_stage_history(self):
+        """The lead's stays in its stages (stat button of the form)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sales_process_stages.crm_lead_stage_history_action")
+        action.update(
+            name=_("Stage History of %(lead)s", lead=self.display_name),
+            domain=[("lead_id", "=", self.id)],
+            context={"create": False},
+            view_mode="list,pivot,graph",
+            views=[(False, "list"), (False, "pivot"), (False, "graph")],
+        )
+        return action
 
     def action_sla_hold(self):
         """Open the dialog putting the lead on hold: the dialog writes the date and the reason."""

@@ -4,6 +4,23 @@ from odoo import api, models
 class MailActivity(models.Model):
     _inherit = "mail.activity"
 
+    @api.depends("active", "date_deadline")
+    def _compute_state(self):
+        """As mail's, for a batch at once: the assignees' time zones read once, each due date and
+        time zone computed once. Checklists schedule several activities per lead, and a pipeline
+        kanban computes the state of every activity of its cards."""
+        activities = self.filtered("date_deadline")
+        tz_by_user = {user.id: user.tz for user in activities.user_id.sudo()}
+        states = {}
+        for activity in activities:
+            if not activity.active:
+                activity.state = "done"
+                continue
+            key = (activity.date_deadline, tz_by_user.get(activity.user_id.id))
+            if key not in states:
+                states[key] = self._compute_state_from_date(*key)
+            activity.state = states[key]
+
     def _action_done(self, feedback=False, attachment_ids=None):
         """Marking a checklist activity done ticks its checklist line."""
         if self.env.context.get("sps_from_checklist_line"):
