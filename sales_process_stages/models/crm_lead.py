@@ -946,8 +946,7 @@ class CrmLead(models.Model):
             field = self._fields[name]
             values = list(cache.get_values(self, field))
             if len(values) != len(self) or self.env.records_to_compute(field) & self:
-                for lead in self:
-                    lead[name]  # noqa: B018 (the first access fetches or computes the batch)
+                self.mapped(name)  # fetched in batch, or computed
                 values = list(cache.get_values(self, field))
             columns[name] = values
         return columns
