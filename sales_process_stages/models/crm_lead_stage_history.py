@@ -88,12 +88,10 @@ class CrmLeadStageHistory(models.Model):
         leads_by_entry = [(entry_type, lead) for entry_type, leads in (opening or {}).items() for lead in leads]
         if leads_by_entry:
             # the leads' values from the cache, as the stays start (many2one values are ids there)
-            columns = {"entry_type": [entry_type for entry_type, __ in leads_by_entry]}
             all_leads = self.env["crm.lead"].browse([lead.id for __, lead in leads_by_entry])
-            for name in ("company_id", "team_id", "stage_id", "user_id", "sla_deadline", "sla_hold_until",
-                         "sla_hold_reason"):
-                all_leads.mapped(name)  # fetched in batch where missing
-                columns[name] = list(self.env.cache.get_values(all_leads, all_leads._fields[name]))
+            columns = all_leads._get_cache_columns(
+                ["company_id", "team_id", "stage_id", "user_id", "sla_deadline", "sla_hold_until", "sla_hold_reason"])
+            columns["entry_type"] = [entry_type for entry_type, __ in leads_by_entry]
             queries.append(SQL("""
                 INSERT INTO crm_lead_stage_history (
                     lead_id, company_id, team_id, stage_id, user_id, date_in, entry_type, sla_deadline,
