@@ -7,6 +7,7 @@ Run by ``make bench`` (scripts/bench.sh), which builds or reuses the two databas
     $PY scripts/bench.py stamp --leads N                         the data stamp the databases must carry
     $PY scripts/bench.py load -d DB --leads N [--addon]          fill a fresh database (crm, or crm + addon)
     $PY scripts/bench.py run --plain DB --addon DB [--repeats 5] [--json FILE] [--check]
+    $PY scripts/bench.py profile -d DB --scenario move_1000 [--output FILE]   where the time goes
 
 Both databases hold the same data, from the same deterministic generator: 4 sales teams with their
 own pipeline of 4 open stages and a folded won stage, 12 salespeople and 4 team leaders, N/5
@@ -1172,6 +1173,67 @@ def print_table(results, failures, addon, info, repeats):
     print()
 
 
+def main_profile(args):
+    """One scenario on one database, warmed up, then profiled: the functions by cumulative time
+    (cProfile) and the SQL statements by time, EXPLAIN ANALYZE's trigger lines excepted (run it on
+    the statement printed to see the foreign key checks)."""
+    import cProfile
+    import io
+    import pstats
+
+    from odoo import sql_db
+
+    init_odoo()
+    scenario = {name: function for name, __, function, __ in SCENARIOS}[args.scenario]
+    side = Side("profiled", args.database)
+    for __ in range(2):
+        measure(side, scenario)
+    statements = []
+    execute = sql_db.Cursor.execute
+
+    def timed_execute(cursor, query, params=None, log_exceptions=True):
+        start = time.perf_counter()
+        try:
+            return execute(cursor, query, params, log_exceptions)
+        finally:
+            code = query.code if isinstance(query, SQL) else query
+            statements.append((time.perf_counter() - start, " ".join(str(code).split())))
+
+    profile = cProfile.Profile()
+    times = []
+    sql_db.Cursor.execute = timed_execute
+    try:
+        for __ in range(args.repeats):
+            side.cr.rollback()
+            run = scenario(side)
+            env = api.Environment(side.cr, SUPERUSER_ID, {})
+            env.flush_all()
+            env.invalidate_all()
+            statements.clear()
+            start = time.perf_counter()
+            profile.enable()
+            run()
+            env.flush_all()
+            profile.disable()
+            times.append(time.perf_counter() - start)
+            side.cr.rollback()
+    finally:
+        sql_db.Cursor.execute = execute
+    side.close()
+    output = io.StringIO()
+    pstats.Stats(profile, stream=output).sort_stats("cumulative").print_stats(args.top)
+    print(output.getvalue())
+    print(f"{args.scenario} on {args.database}: {len(times)} runs, median {statistics.median(times) * 1000:.1f} ms "
+          f"(profiled); last run: {len(statements)} statements, "
+          f"{sum(seconds for seconds, __ in statements) * 1000:.1f} ms in SQL")
+    for seconds, statement in sorted(statements, reverse=True)[:args.top]:
+        print(f"{seconds * 1000:8.1f} ms  {statement[:160]}")
+    if args.output:
+        profile.dump_stats(args.output)
+        print(f"[bench] profile written to {args.output} (snakeviz, or python -m pstats)")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1188,7 +1250,15 @@ def main():
     p_run.add_argument("--json", help="write the results to this file")
     p_run.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     p_run.add_argument("--only", help="comma-separated scenarios to run")
+    p_profile = sub.add_parser("profile", help="profile one scenario on one database")
+    p_profile.add_argument("-d", "--database", required=True)
+    p_profile.add_argument("--scenario", required=True, choices=[name for name, *__ in SCENARIOS])
+    p_profile.add_argument("--repeats", type=int, default=3)
+    p_profile.add_argument("--top", type=int, default=30, help="functions and statements shown")
+    p_profile.add_argument("--output", help="write the cProfile data to this file")
     args = parser.parse_args()
+    if args.command == "profile":
+        return main_profile(args)
     if args.command == "stamp":
         print(stamp(args.leads))
         return 0

@@ -249,6 +249,42 @@ class CrmLead(models.Model):
             self.browse(lead_ids).write({"probability": probability})
         return res
 
+    @api.depends("activity_ids.state")
+    def _compute_activity_state(self):
+        """As mail.activity.mixin, in one pass over the activities of the batch (the mixin maps
+        each lead's own): the checklists schedule several activities per lead, and each kanban
+        column computes the state of its cards' activities."""
+        if not all(isinstance(lead_id, int) for lead_id in self._ids):
+            return super()._compute_activity_state()
+        states = defaultdict(set)
+        for activity in self.activity_ids:
+            states[activity.res_id].add(activity.state)
+        for lead in self:
+            lead_states = states.get(lead.id, ())
+            lead.activity_state = next(
+                (state for state in ("overdue", "today", "planned") if state in lead_states), False)
+        return None
+
+    @api.depends("activity_ids.activity_type_id.decoration_type", "activity_ids.activity_type_id.icon")
+    def _compute_activity_exception_type(self):
+        """As mail.activity.mixin (the first "danger" type of the lead's activities, else the last
+        "warning" one), in one pass over the activities of the batch."""
+        if not all(isinstance(lead_id, int) for lead_id in self._ids):
+            return super()._compute_activity_exception_type()
+        exception_types = {}  # lead id: activity type
+        for activity in self.activity_ids:
+            activity_type = activity.activity_type_id
+            current = exception_types.get(activity.res_id)
+            if activity_type.decoration_type == "danger" and (not current or current.decoration_type != "danger"):
+                exception_types[activity.res_id] = activity_type
+            elif activity_type.decoration_type == "warning" and (not current or current.decoration_type != "danger"):
+                exception_types[activity.res_id] = activity_type
+        for lead in self:
+            exception_type = exception_types.get(lead.id)
+            lead.activity_exception_decoration = exception_type.decoration_type if exception_type else False
+            lead.activity_exception_icon = exception_type.icon if exception_type else False
+        return None
+
     def _read_group_groupby(self, groupby_spec, query):
         """The kanban's progress bar groups the leads by activity state. Odoo's grouping
         (mail.activity.mixin) computes the state of every lead's activities in the database, then
@@ -459,8 +495,15 @@ class CrmLead(models.Model):
         stage_rules, team_policies = rules["stages"], rules["teams"]
         Stage = self.env["crm.stage"]
         problems = defaultdict(list)
-        stage_names = {stage.id: stage.display_name for stage in Stage.browse(
-            {stage for __, old, new in moves for stage in (old, new) if stage})}
+        # names for the messages: read when a move is refused only (the stages of the batch at once)
+        moved_stages = Stage.browse({stage for __, old, new in moves for stage in (old, new) if stage})
+        names = {}
+
+        def stage_name(stage_id):
+            if not names:
+                names.update((stage.id, stage.display_name) for stage in moved_stages)
+            return names.get(stage_id) or Stage.browse(stage_id).display_name
+
         today = fields.Date.context_today(self)
 
         # open mandatory items of the stages left forward: one query for the batch
@@ -502,18 +545,18 @@ class CrmLead(models.Model):
                 if not allow_back and not self._is_forward(stage_rules, old, new):
                     problems[lead].append(_(
                         "pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”",
-                        team=lead.team_id.name, old=stage_names[old], new=stage_names[new]))
+                        team=lead.team_id.name, old=stage_name(old), new=stage_name(new)))
                 elif not allow_skip and self._is_forward(stage_rules, old, new) \
                         and new != lead._get_next_stage_id(stage_rules, next_stages):
                     problems[lead].append(_(
                         "pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
-                        "is “%(next)s”", team=lead.team_id.name, old=stage_names[old],
+                        "is “%(next)s”", team=lead.team_id.name, old=stage_name(old),
                         next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
             # open mandatory items of the stage left
             if open_lines.get((lead.id, old)):
                 problems[lead].append(_(
                     "cannot leave “%(stage)s” with open mandatory items: %(items)s",
-                    stage=stage_names[old], items=", ".join(open_lines[lead.id, old])))
+                    stage=stage_name(old), items=", ".join(open_lines[lead.id, old])))
             # fields required to enter
             missing = [
                 lead._fields[name]._description_string(self.env)
@@ -527,7 +570,7 @@ class CrmLead(models.Model):
             if missing:
                 problems[lead].append(_(
                     "cannot enter “%(stage)s” without %(fields)s",
-                    stage=stage_names[new], fields=", ".join(missing)))
+                    stage=stage_name(new), fields=", ".join(missing)))
         return problems
 
     def _check_loss(self, vals):
