@@ -249,6 +249,15 @@ class CrmLead(models.Model):
             self.browse(lead_ids).write({"probability": probability})
         return res
 
+    def _get_card_activities(self):
+        """The activities of the leads, with the columns the card's activity fields need read at
+        once: the first access to an activity would read all its columns (its note among them),
+        for the several activities per card the checklists schedule."""
+        activities = self.activity_ids
+        if len(list(self.env.cache.get_values(activities, activities._fields["date_deadline"]))) < len(activities):
+            activities.fetch(["res_id", "active", "date_deadline", "user_id", "user_tz", "activity_type_id", "summary"])
+        return activities
+
     @api.depends("activity_ids.state")
     def _compute_activity_state(self):
         """As mail.activity.mixin, in one pass over the activities of the batch (the mixin maps
@@ -257,7 +266,7 @@ class CrmLead(models.Model):
         if not all(isinstance(lead_id, int) for lead_id in self._ids):
             return super()._compute_activity_state()
         states = defaultdict(set)
-        for activity in self.activity_ids:
+        for activity in self._get_card_activities():
             states[activity.res_id].add(activity.state)
         for lead in self:
             lead_states = states.get(lead.id, ())
@@ -272,7 +281,7 @@ class CrmLead(models.Model):
         if not all(isinstance(lead_id, int) for lead_id in self._ids):
             return super()._compute_activity_exception_type()
         exception_types = {}  # lead id: activity type
-        for activity in self.activity_ids:
+        for activity in self._get_card_activities():
             activity_type = activity.activity_type_id
             current = exception_types.get(activity.res_id)
             if activity_type.decoration_type == "danger" and (not current or current.decoration_type != "danger"):

@@ -6,17 +6,16 @@ class MailActivity(models.Model):
 
     @api.depends("active", "date_deadline")
     def _compute_state(self):
-        """As mail's, for a batch at once: the assignees' time zones read once, each due date and
-        time zone computed once. Checklists schedule several activities per lead, and a pipeline
-        kanban computes the state of every activity of its cards."""
-        activities = self.filtered("date_deadline")
-        tz_by_user = {user.id: user.tz for user in activities.user_id.sudo()}
+        """As mail's, for a batch at once: each due date and time zone computed once, the
+        assignee's time zone read from the activity (``user_tz``, stored as the assignee's) rather
+        than from the assignee's record. Checklists schedule several activities per lead, and a
+        pipeline kanban computes the state of every activity of its cards."""
         states = {}
-        for activity in activities:
+        for activity in self.filtered("date_deadline"):
             if not activity.active:
                 activity.state = "done"
                 continue
-            key = (activity.date_deadline, tz_by_user.get(activity.user_id.id))
+            key = (activity.date_deadline, activity.user_tz)
             if key not in states:
                 states[key] = self._compute_state_from_date(*key)
             activity.state = states[key]
