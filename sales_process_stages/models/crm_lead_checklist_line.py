@@ -12,10 +12,14 @@ class CrmLeadChecklistLine(models.Model):
     # foreign keys less to check on each row)
     _log_access = False
 
-    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True)
+    # Indexes: lines are inserted by thousands when leads enter a stage, and each index costs an insert
+    # per line. A lead's lines are found through the unique (lead_id, item_id) index; a user's through
+    # user_id; an activity's through activity_id. No index on company, stage or state: they only narrow
+    # down searches already made on one of those.
+    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade")
     lead_name = fields.Char(related="lead_id.name", string="Lead Name")
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
-    stage_id = fields.Many2one("crm.stage", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="lead_id.company_id", store=True)
+    stage_id = fields.Many2one("crm.stage", required=True, ondelete="cascade")
     stage_sequence = fields.Integer(related="stage_id.sequence", string="Stage Sequence", store=True)
     item_id = fields.Many2one("crm.stage.checklist.item", string="Template Item", ondelete="set null", index=True)
     # copied from the template when the lead enters the stage: editing the template never rewrites them
@@ -29,7 +33,7 @@ class CrmLeadChecklistLine(models.Model):
     date_deadline = fields.Date("Due Date")
     state = fields.Selection(
         [("open", "To Do"), ("done", "Done"), ("skipped", "Skipped")],
-        string="Status", required=True, default="open", index=True)
+        string="Status", required=True, default="open")
     done_date = fields.Datetime("Done On", readonly=True)
     done_user_id = fields.Many2one("res.users", string="Done By", readonly=True)
     skip_reason = fields.Char()

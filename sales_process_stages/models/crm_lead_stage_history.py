@@ -18,11 +18,13 @@ class CrmLeadStageHistory(models.Model):
     # (no create/write user and date: two foreign keys less to check on each of thousands of rows)
     _log_access = False
 
+    # indexed by lead (its stays) and stage (the conversion report): every move inserts and updates
+    # a row per lead, each index an insert more; company, team and salesperson only narrow down
     lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True, readonly=True)
-    company_id = fields.Many2one("res.company", index=True, readonly=True)
-    team_id = fields.Many2one("crm.team", string="Sales Team", index=True, readonly=True, ondelete="set null")
+    company_id = fields.Many2one("res.company", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True, ondelete="set null")
     stage_id = fields.Many2one("crm.stage", index=True, readonly=True, ondelete="set null")
-    user_id = fields.Many2one("res.users", string="Salesperson", index=True, readonly=True, ondelete="set null")
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True, ondelete="set null")
     # the stay
     date_in = fields.Datetime("Entered", required=True, readonly=True)
     date_out = fields.Datetime("Left", readonly=True)
