@@ -1151,7 +1151,8 @@ def print_table(results, failures, addon, info, repeats):
     }
     failed = {failure.split(":")[0] for failure in failures}
     header = (f"{'scenario':<12} {'plain ms':>9} {'addon ms':>9} {'ratio':>6} {'paired':>6} {'plain q':>8} "
-              f"{'addon q':>8}  {'goal':<26} {'result':<6} | {'with commit: plain ms':>21} {'addon ms':>9} {'ratio':>6}")
+              f"{'addon q':>8}  {'goal':<26} {'result':<6} | {'with commit: plain ms':>21} {'addon ms':>9} "
+              f"{'ratio':>6}")
     print()
     print(f"sales_process_stages vs plain crm: {addon.leads} leads ({addon.active_leads} active), "
           f"median of {repeats}; {info['cpus']} CPUs {info.get('cpu', '')}, {info.get('memory_gb')} GB, load "
