@@ -1,8 +1,9 @@
 """Query counts: a write moving many leads costs the same number of queries as one moving a few."""
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from odoo import fields
+import pytz
+
 from odoo.tests import tagged
 
 from odoo.addons.sales_process_stages.models.crm_lead import CrmLead as SpsCrmLead
@@ -86,7 +87,8 @@ class TestPerformance(TestSalesProcessCommon):
         danger = self.env["mail.activity.type"].create({"name": "Danger", "decoration_type": "danger",
                                                         "icon": "fa-bomb"})
         todo = self.env.ref("mail.mail_activity_data_todo")
-        today = fields.Date.context_today(self.env.user)
+        # the assignee's today: mail computes an activity's state in its assignee's time zone
+        today = datetime.now(pytz.timezone(self.user_sales_salesman.tz or "UTC")).date()
         plans = [  # per lead: (activity type, days from today)
             [], [(todo, 3)], [(todo, 0), (todo, 5)], [(todo, -2), (todo, 0)],
             [(warning, 2), (todo, 1)], [(danger, 4), (warning, 1)], [(warning, 1), (danger, 9), (danger, 3)],
