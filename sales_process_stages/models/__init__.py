@@ -1,3 +1,4 @@
+from . import sales_process_cache_mixin
 from . import crm_stage
 from . import crm_stage_checklist_item
 from . import crm_team

@@ -6,6 +6,7 @@ from odoo.exceptions import ValidationError
 
 class CrmStageChecklistItem(models.Model):
     _name = "crm.stage.checklist.item"
+    _inherit = ["sales.process.cache.mixin"]
     _description = "Stage Checklist Item"
     _order = "stage_id, sequence, id"
 
@@ -68,26 +69,9 @@ class CrmStageChecklistItem(models.Model):
                     "Checklist item “%(item)s” cannot be assigned to the archived user %(user)s.",
                     item=item.name, user=item.responsible_user_id.name))
 
-    # ------------------------------------------------------------
-    # ORM
-    # ------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        items = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return items
-
-    def write(self, vals):
-        res = super().write(vals)
-        if {"stage_id", "is_mandatory", "active"} & set(vals):
-            self.env.registry.clear_cache()
-        return res
-
-    def unlink(self):
-        res = super().unlink()
-        self.env.registry.clear_cache()
-        return res
+    def _sales_process_cache_changed(self, vals=None):
+        """The process rules hold the stages' active items and whether they are mandatory."""
+        return vals is None or bool({"stage_id", "is_mandatory", "active"} & set(vals))
 
     # ------------------------------------------------------------
     # BUSINESS

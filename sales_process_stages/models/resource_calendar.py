@@ -1,10 +1,12 @@
 import pytz
 
-from odoo import api, models, tools
+from odoo import models, tools
 
 
 class ResourceCalendar(models.Model):
-    _inherit = "resource.calendar"
+    # its working time (cached below) changes with it
+    _name = "resource.calendar"
+    _inherit = ["resource.calendar", "sales.process.cache.mixin"]
 
     @tools.ormcache("self.id", "start", "stop")
     def _get_sla_work_intervals(self, start, stop):
@@ -22,19 +24,3 @@ class ResourceCalendar(models.Model):
             for begin, end, __ in intervals
             if end > begin
         )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        calendars = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return calendars
-
-    def write(self, vals):
-        res = super().write(vals)
-        self.env.registry.clear_cache()
-        return res
-
-    def unlink(self):
-        res = super().unlink()
-        self.env.registry.clear_cache()
-        return res
