@@ -284,9 +284,8 @@ class CrmLead(models.Model):
         for activity in self._get_card_activities():
             activity_type = activity.activity_type_id
             current = exception_types.get(activity.res_id)
-            if activity_type.decoration_type == "danger" and (not current or current.decoration_type != "danger"):
-                exception_types[activity.res_id] = activity_type
-            elif activity_type.decoration_type == "warning" and (not current or current.decoration_type != "danger"):
+            if activity_type.decoration_type in ("danger", "warning") and not (
+                    current and current.decoration_type == "danger"):
                 exception_types[activity.res_id] = activity_type
         for lead in self:
             exception_type = exception_types.get(lead.id)
