@@ -201,8 +201,7 @@ class TestEntryRequirements(TestSalesProcessCommon):
 
     def test_manager_forces_with_reason_recorded_in_chatter(self):
         lead = self._new_leads()
-        lead.with_user(self.user_sales_manager).with_context(
-            stage_move_force_reason="Customer signed on the spot").write({"stage_id": self.stage_offer.id})
+        lead.with_user(self.user_sales_manager)._force_stage_move(self.stage_offer, "Customer signed on the spot")
         self.assertEqual(lead.stage_id, self.stage_offer)
         note = lead.message_ids.filtered(lambda message: "forced" in (message.body or ""))
         self.assertEqual(len(note), 1)
@@ -213,8 +212,7 @@ class TestEntryRequirements(TestSalesProcessCommon):
     def test_salesman_cannot_force(self):
         lead = self._new_leads()
         with self.assertRaises(UserError):
-            lead.with_user(self.user_sales_salesman).with_context(
-                stage_move_force_reason="Because").write({"stage_id": self.stage_offer.id})
+            lead.with_user(self.user_sales_salesman)._force_stage_move(self.stage_offer, "Because")
         self.assertEqual(lead.stage_id, self.stage_new)
 
     @users("user_sales_salesman")

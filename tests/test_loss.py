@@ -162,7 +162,7 @@ class TestLoss(TestSalesProcessCommon):
         lead.action_set_lost(lost_reason_id=self.reason_competitor.id, lost_competitor_name="X")
         self.assertEqual(lead.lost_stage_id, self.stage_new)
         self.assertTrue(lead.date_closed)
-        lead.with_context(stage_move_force_reason="cleanup").sudo().write({"stage_id": self.stage_offer.id})
+        lead.sudo()._force_stage_move(self.stage_offer, "cleanup")
         lead.action_unarchive()
         self.assertTrue(lead.active)
         self.assertEqual(lead.stage_id, self.stage_new, "back in the stage it was lost in")

@@ -1,8 +1,5 @@
 """Query counts: a write moving many leads costs the same number of queries as one moving a few."""
 import logging
-from datetime import datetime, timedelta
-
-import pytz
 
 from odoo.tests import tagged
 
@@ -77,38 +74,3 @@ class TestPerformance(TestSalesProcessCommon):
         self.stage_offer.write({"require_next_activity": True})
         self.assertTrue(self.env["crm.stage"]._get_process_rules()["stages"][self.stage_offer.id][
             "require_next_activity"], "a configuration change clears the cache")
-
-    def test_activity_fields_as_mail_computes_them(self):
-        """The card's activity state and exception decoration, computed for a batch at once, are
-        those mail.activity.mixin computes lead by lead (every state, exception types both ways)."""
-        Activity = self.env["mail.activity"]
-        warning = self.env["mail.activity.type"].create({"name": "Warn", "decoration_type": "warning",
-                                                         "icon": "fa-warning"})
-        danger = self.env["mail.activity.type"].create({"name": "Danger", "decoration_type": "danger",
-                                                        "icon": "fa-bomb"})
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        # the assignee's today: mail computes an activity's state in its assignee's time zone
-        today = datetime.now(pytz.timezone(self.user_sales_salesman.tz or "UTC")).date()
-        plans = [  # per lead: (activity type, days from today)
-            [], [(todo, 3)], [(todo, 0), (todo, 5)], [(todo, -2), (todo, 0)],
-            [(warning, 2), (todo, 1)], [(danger, 4), (warning, 1)], [(warning, 1), (danger, 9), (danger, 3)],
-        ]
-        leads = self._plain_leads(len(plans))
-        for lead, plan in zip(leads, plans, strict=True):
-            for activity_type, days in plan:
-                Activity.create({"res_model_id": self.env["ir.model"]._get_id("crm.lead"), "res_id": lead.id,
-                                 "activity_type_id": activity_type.id, "user_id": self.user_sales_salesman.id,
-                                 "date_deadline": today + timedelta(days=days)})
-        fnames = ["activity_state", "activity_exception_decoration", "activity_exception_icon"]
-        leads.invalidate_recordset(fnames)
-        batched = [tuple(lead[name] for name in fnames) for lead in leads]
-        leads.invalidate_recordset(fnames)
-        mixin = type(self.env["mail.activity.mixin"])
-        mixin._compute_activity_state(leads)
-        mixin._compute_activity_exception_type(leads)
-        expected = [tuple(lead[name] for name in fnames) for lead in leads]
-        self.assertEqual(batched, expected)
-        self.assertEqual([state for state, *__ in batched],
-                         [False, "planned", "today", "overdue", "planned", "planned", "planned"])
-        self.assertEqual([decoration for __, decoration, __ in batched],
-                         [False, False, False, False, "warning", "danger", "danger"])

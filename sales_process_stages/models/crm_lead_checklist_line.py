@@ -1,5 +1,14 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+# What ties a line to its lead and its template: written by the stage entry only (superuser)
+TEMPLATE_FIELDS = frozenset({"lead_id", "stage_id", "item_id", "name", "description", "sequence", "is_mandatory",
+                             "needs_attachment", "company_id", "stage_sequence"})
+# who does the item and by when: those who may edit the lead (its salesperson, sales managers)
+PLANNING_FIELDS = frozenset({"user_id", "date_deadline"})
+# what completing the item needs: its assignee too (the state through its rule: ``_check_state_change``)
+WORK_FIELDS = frozenset({"state", "skip_reason", "note"})
 
 
 class CrmLeadChecklistLine(models.Model):
@@ -37,6 +46,7 @@ class CrmLeadChecklistLine(models.Model):
     done_date = fields.Datetime("Done On", readonly=True)
     done_user_id = fields.Many2one("res.users", string="Done By", readonly=True)
     skip_reason = fields.Char()
+    note = fields.Text(help="The assignee's note on the work done.")
     activity_id = fields.Many2one("mail.activity", ondelete="set null", index="btree_not_null")
     is_overdue = fields.Boolean("Overdue", compute="_compute_is_overdue", search="_search_is_overdue")
 
@@ -58,19 +68,106 @@ class CrmLeadChecklistLine(models.Model):
         return domain if (operator == "=") == value else ["!", *domain]
 
     # ------------------------------------------------------------
+    # ORM: the line guards its own state, whatever the path (RPC, import, mass edit, form)
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise UserError(_("Checklist items come from the lead's stage: a lead gets them when it enters the stage."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_write_fields(vals)
+        if "state" not in vals:
+            res = super().write(vals)
+            if PLANNING_FIELDS & vals.keys():
+                self._sync_activities()
+            return res
+        state = vals["state"]
+        changing = self.filtered(lambda line: line.state != state)
+        changing._check_state_change(state, vals)
+        activities = changing.activity_id.sudo()
+        if state == "open":
+            extra = {"done_date": False, "done_user_id": False, "skip_reason": False}
+        else:
+            extra = {"done_date": fields.Datetime.now(), "done_user_id": self.env.uid}
+            if state == "skipped":
+                extra["activity_id"] = False
+        res = super(CrmLeadChecklistLine, changing).write({**vals, **extra})
+        if self - changing:
+            super(CrmLeadChecklistLine, self - changing).write(vals)
+        if state == "done":
+            # the line's activity is done with it (an activity marked done first is done already)
+            activities.filtered("active").action_feedback(feedback=_("Checklist item done"))
+        elif state == "skipped":
+            activities.unlink()
+        return res
+
+    def _check_write_fields(self, vals):
+        """Users change what completing an item needs; those who may edit the lead also who does
+        it and by when; what ties the line to its lead and template only the stage entry."""
+        if self.env.su:
+            return
+        locked = set(vals) - WORK_FIELDS - PLANNING_FIELDS
+        if locked:
+            names = ", ".join(sorted(self._fields[name]._description_string(self.env) for name in locked
+                                     if name in self._fields))
+            raise UserError(_(
+                "A checklist item's %(fields)s come from its stage and its lead: they cannot be changed.",
+                fields=names or ", ".join(sorted(locked))))
+        if PLANNING_FIELDS & vals.keys():
+            try:
+                self.lead_id.check_access("write")
+            except AccessError:
+                raise UserError(_(
+                    "Only those who may edit the lead (its salesperson, a sales manager) can reassign or "
+                    "reschedule its checklist items.")) from None
+            if vals.get("user_id") and not self.env["res.users"].sudo().browse(vals["user_id"]).active:
+                raise UserError(_("Checklist items are assigned to active users."))
+
+    def _check_state_change(self, state, vals):
+        """The rule of each state: done with the file the item needs, skipped only if optional and
+        with a reason."""
+        if state == "done":
+            self._check_attachment()
+        elif state == "skipped":
+            for line in self:
+                if line.is_mandatory:
+                    raise UserError(_("“%(item)s” is mandatory: it cannot be skipped.", item=line.name))
+                reason = vals["skip_reason"] if "skip_reason" in vals else line.skip_reason
+                if not (reason or "").strip():
+                    raise UserError(_("Say why “%(item)s” is skipped.", item=line.name))
+
+    def _sync_activities(self):
+        """The open lines' activities follow their responsible and due date."""
+        for line in self.sudo().filtered(lambda line: line.activity_id and line.state == "open"):
+            activity = line.activity_id
+            if line.user_id and activity.user_id != line.user_id:
+                activity.write({"user_id": line.user_id.id})
+            if line.date_deadline and activity.date_deadline != line.date_deadline:
+                activity.write({"date_deadline": line.date_deadline})
+
+    def _copy_template_translations(self):
+        """New lines carry their items' name and description in every language (the ORM writes
+        the creating user's language only): one statement on the lines."""
+        self.flush_recordset(["name", "description", "item_id"])
+        self.env["crm.stage.checklist.item"].flush_model(["name", "description"])
+        self.env.cr.execute(SQL("""
+            UPDATE crm_lead_checklist_line line
+               SET name = item.name, description = item.description
+              FROM crm_stage_checklist_item item
+             WHERE item.id = line.item_id AND line.id = ANY(%s)
+        """, self.ids))
+        self.invalidate_recordset(["name", "description"])
+
+    # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
     def action_done(self):
-        """Tick the lines and mark their activities done."""
-        self.check_access("write")
-        lines = self.filtered(lambda line: line.state != "done")
-        lines._check_attachment()
-        activities = lines.activity_id
-        lines.sudo()._set_done()
-        if activities:
-            activities.sudo().with_context(sps_from_checklist_line=True).action_feedback(
-                feedback=_("Checklist item done"))
+        """Tick the lines (their activities are marked done with them)."""
+        self.filtered(lambda line: line.state != "done").write({"state": "done"})
         return True
 
     def action_skip(self):
@@ -86,29 +183,23 @@ class CrmLeadChecklistLine(models.Model):
         }
 
     def action_confirm_skip(self):
-        self.check_access("write")
-        for line in self:
-            if line.is_mandatory:
-                raise UserError(_("“%(item)s” is mandatory: it cannot be skipped.", item=line.name))
-            if not (line.skip_reason or "").strip():
-                raise UserError(_("Say why “%(item)s” is skipped.", item=line.name))
-        activities = self.activity_id
-        self.sudo().write({"state": "skipped", "done_date": fields.Datetime.now(),
-                           "done_user_id": self.env.uid, "activity_id": False})
-        activities.sudo().unlink()
+        """Button of the skip dialog: the reason is saved by then."""
+        self.write({"state": "skipped"})
         return {"type": "ir.actions.act_window_close"}
 
     def action_reopen(self):
-        self.check_access("write")
-        self.sudo().write({"state": "open", "done_date": False, "done_user_id": False, "skip_reason": False})
+        self.write({"state": "open"})
         return True
 
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
 
-    def _set_done(self):
-        self.write({"state": "done", "done_date": fields.Datetime.now(), "done_user_id": self.env.uid})
+    def _mark_done(self):
+        """The lines' activities were marked done (``mail.activity._action_done``, which checked
+        the rule with the files given with the feedback): the lines are done."""
+        super(CrmLeadChecklistLine, self.sudo()).write(
+            {"state": "done", "done_date": fields.Datetime.now(), "done_user_id": self.env.uid})
 
     def _check_attachment(self, extra_attachment=False):
         """Lines needing an attachment are done only with a file on the line, or on the lead

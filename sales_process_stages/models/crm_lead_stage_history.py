@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
@@ -89,11 +87,11 @@ class CrmLeadStageHistory(models.Model):
                 hold_hours=list(hold_hours)))
         leads_by_entry = [(entry_type, lead) for entry_type, leads in (opening or {}).items() for lead in leads]
         if leads_by_entry:
-            # the leads' values from the cache, as the stays start (many2one values are ids there)
-            all_leads = self.env["crm.lead"].browse([lead.id for __, lead in leads_by_entry])
-            columns = all_leads._get_cache_columns(
-                ["company_id", "team_id", "stage_id", "user_id", "sla_deadline", "sla_hold_until", "sla_hold_reason"])
-            columns["entry_type"] = [entry_type for entry_type, __ in leads_by_entry]
+            # the stays start with the leads' values as written (read from the records, not flushed)
+            rows = [(lead.id, lead.company_id.id or None, lead.team_id.id or None, lead.stage_id.id or None,
+                     lead.user_id.id or None, entry_type, lead.sla_deadline or None, lead.sla_hold_until or None,
+                     lead.sla_hold_reason or None) for entry_type, lead in leads_by_entry]
+            columns = list(zip(*rows, strict=True))
             queries.append(SQL("""
                 INSERT INTO crm_lead_stage_history (
                     lead_id, company_id, team_id, stage_id, user_id, date_in, entry_type, sla_deadline,
@@ -106,10 +104,9 @@ class CrmLeadStageHistory(models.Model):
                               %(hold_until)s::date[], %(hold_reasons)s::varchar[])
                        AS new(lead_id, company_id, team_id, stage_id, user_id, entry_type, sla_deadline, hold_until,
                               hold_reason)
-            """, now=now, lead_ids=all_leads.ids, company_ids=columns["company_id"],
-                team_ids=columns["team_id"], stage_ids=columns["stage_id"], user_ids=columns["user_id"],
-                entry_types=columns["entry_type"], deadlines=columns["sla_deadline"],
-                hold_until=columns["sla_hold_until"], hold_reasons=columns["sla_hold_reason"]))
+            """, now=now, lead_ids=list(columns[0]), company_ids=list(columns[1]), team_ids=list(columns[2]),
+                stage_ids=list(columns[3]), user_ids=list(columns[4]), entry_types=list(columns[5]),
+                deadlines=list(columns[6]), hold_until=list(columns[7]), hold_reasons=list(columns[8])))
         if not queries:
             return
         self.flush_model()
@@ -126,10 +123,10 @@ class CrmLeadStageHistory(models.Model):
 
     @api.model
     def _sync_open_stays(self, leads, owner=False):
-        """Copy the leads' SLA deadline (and, with ``owner``, salesperson and team) on their open stays."""
+        """Copy the leads' SLA deadline (and, with ``owner``, salesperson and team) on their open
+        stays: one statement, with the leads' values as written."""
         if not leads:
             return
-        leads.flush_recordset(["sla_deadline", "user_id", "team_id"])
         self.flush_model()
         assignments = [SQL("sla_deadline = lead.sla_deadline")]
         changed = [SQL("stay.sla_deadline IS DISTINCT FROM lead.sla_deadline")]
@@ -140,13 +137,16 @@ class CrmLeadStageHistory(models.Model):
         self.env.cr.execute(SQL("""
             UPDATE crm_lead_stage_history stay
                SET %(assignments)s
-              FROM crm_lead lead
+              FROM unnest(%(lead_ids)s::int[], %(deadlines)s::timestamp[], %(user_ids)s::int[], %(team_ids)s::int[])
+                   AS lead(id, sla_deadline, user_id, team_id)
              WHERE stay.lead_id = lead.id
                AND stay.date_out IS NULL
-               AND lead.id = ANY(%(lead_ids)s)
                AND (%(changed)s)
          RETURNING stay.id
-        """, assignments=SQL(", ").join(assignments), lead_ids=leads.ids, changed=SQL(" OR ").join(changed)))
+        """, assignments=SQL(", ").join(assignments), lead_ids=leads.ids,
+            deadlines=[lead.sla_deadline or None for lead in leads],
+            user_ids=[lead.user_id.id or None for lead in leads], team_ids=[lead.team_id.id or None for lead in leads],
+            changed=SQL(" OR ").join(changed)))
         if self.env.cr.rowcount:
             self.invalidate_model(["sla_deadline", "user_id", "team_id"])
 
@@ -161,32 +161,41 @@ class CrmLeadStageHistory(models.Model):
     def _record_holds_ended(self, before):
         """Holds ended: add their hours to the open stays.
 
-        :param before: {lead id: values before the write, with "hold_start"}"""
+        :param before: {lead id: values before the write, with "sla_hold_start"}"""
         now = self.env.cr.now()
         for stay in self._get_open_stays(before):
-            hold_start = before[stay.lead_id.id]["hold_start"]
+            hold_start = before[stay.lead_id.id]["sla_hold_start"]
             if hold_start:
                 stay.write({"hold_hours": stay.hold_hours + max((now - hold_start).total_seconds() / 3600, 0.0)})
 
     @api.model
     def _merge_stays(self, head, tails):
-        """Leads ``tails`` are merged into ``head``: their stays end and go to ``head``, as
-        their messages do (crm.lead._merge_dependences_history)."""
+        """Leads ``tails`` are merged into ``head``: their stays go to ``head``, as their messages
+        do (crm.lead._merge_dependences_history), their open stay ending; one statement."""
         tails = tails.sudo()
-        closing = {
-            tail.id: ("merge", tail._sla_result({
-                "deadline": tail.sla_deadline, "hold_until": tail.sla_hold_until, "hold_start": tail.sla_hold_start,
-            }, self.env.cr.now()), 0.0)
-            for tail in tails if tail.active and tail.stage_id
-        }
-        self._write_stays(closing=closing)
-        stays = self.sudo().search([("lead_id", "in", tails.ids)])
-        names = {tail.id: tail.name for tail in tails}
-        stay_ids_by_tail = defaultdict(list)
-        for stay in stays:
-            stay_ids_by_tail[stay.lead_id.id].append(stay.id)
-        for tail_id, stay_ids in stay_ids_by_tail.items():
-            self.sudo().browse(stay_ids).write({"lead_id": head.id, "merged_from": names[tail_id]})
+        if not tails:
+            return
+        now = self.env.cr.now()
+        self.flush_model()
+        self.env.cr.execute(SQL("""
+            UPDATE crm_lead_stage_history stay
+               SET lead_id = %(head)s,
+                   merged_from = tail.name,
+                   date_out = COALESCE(stay.date_out, %(now)s),
+                   duration_hours = CASE WHEN stay.date_out IS NULL
+                                         THEN GREATEST(EXTRACT(EPOCH FROM (%(now)s - stay.date_in)) / 3600, 0)
+                                         ELSE stay.duration_hours END,
+                   exit_type = CASE WHEN stay.date_out IS NULL THEN 'merge' ELSE stay.exit_type END,
+                   sla_result = CASE WHEN stay.date_out IS NULL THEN tail.sla_result ELSE stay.sla_result END
+              FROM unnest(%(tail_ids)s::int[], %(names)s::varchar[], %(results)s::varchar[])
+                   AS tail(id, name, sla_result)
+             WHERE stay.lead_id = tail.id
+        """, head=head.id, now=now, tail_ids=tails.ids, names=[tail.name for tail in tails],
+            results=[self.env["crm.lead"]._sla_result({
+                "sla_deadline": tail.sla_deadline, "sla_hold_until": tail.sla_hold_until,
+                "sla_hold_start": tail.sla_hold_start}, now) or None for tail in tails]))
+        self.invalidate_model()
+        self.env["crm.lead"].invalidate_model(["stage_history_ids"])
 
     # ------------------------------------------------------------
     # BUSINESS: the past, rebuilt at install

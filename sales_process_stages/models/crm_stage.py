@@ -1,3 +1,5 @@
+from types import MappingProxyType
+
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
@@ -11,7 +13,8 @@ SLA_RECOMPUTE_FIELDS = {
 
 
 class CrmStage(models.Model):
-    _inherit = "crm.stage"
+    _name = "crm.stage"
+    _inherit = ["crm.stage", "sales.process.cache.mixin"]
 
     # Playbook: work to do in the stage
     checklist_item_ids = fields.One2many(
@@ -144,27 +147,18 @@ class CrmStage(models.Model):
     # ORM
     # ------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        stages = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return stages
-
     def write(self, vals):
         res = super().write(vals)
-        if "required_field_ids" in vals:
-            # the lead form marks these fields required: its cached arch changes too
-            self.env.registry.clear_cache("default", "templates")
-        else:
-            self.env.registry.clear_cache()
         if SLA_RECOMPUTE_FIELDS & set(vals):
             self._sla_recompute_open_leads()
         return res
 
-    def unlink(self):
-        res = super().unlink()
-        self.env.registry.clear_cache()
-        return res
+    def _sales_process_cache_names(self, vals=None):
+        """Every stage setting is in the process rules; the fields a stage requires are also
+        marked required in the lead form, whose arch Odoo caches."""
+        if vals is not None and "required_field_ids" in vals:
+            return ("default", "templates")
+        return ("default",)
 
     # ------------------------------------------------------------
     # BUSINESS
@@ -173,7 +167,9 @@ class CrmStage(models.Model):
     @api.model
     @tools.ormcache()
     def _get_process_rules(self):
-        """Rules of every stage, read once and cached until a stage or an item changes.
+        """Rules of every stage, read once and cached until a stage, an item or a team changes
+        (``sales.process.cache.mixin``). The value is shared by every request: it is read-only
+        (mappings, tuples, frozensets).
 
         :return: {'stages': {stage_id: {'sequence', 'is_won', 'team_id', 'fold', 'required_fields'
                   (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids',
@@ -218,13 +214,26 @@ class CrmStage(models.Model):
                 stage_rules["mandatory_item_ids"] += (item.id,)
         fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
         own_stages_teams = frozenset(self.env["crm.team"].search([("own_stages_only", "=", True)]).ids)
-        return {"stages": rules, "teams": team_policies, "fixed_probability_teams": fixed_teams,
-                "own_stages_teams": own_stages_teams}
+        escalation_type_ids = {rule["sla"]["activity_type_id"] for rule in rules.values() if rule["sla"]}
+        escalation_type_ids.add(self.env["ir.model.data"]._xmlid_to_res_id(
+            "sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False))
+        escalation_type_ids.discard(False)
+        return MappingProxyType({
+            "stages": MappingProxyType({
+                stage_id: MappingProxyType({
+                    **rule, "sla": MappingProxyType(rule["sla"]) if rule["sla"] else None,
+                }) for stage_id, rule in rules.items()
+            }),
+            "teams": MappingProxyType(team_policies),
+            "fixed_probability_teams": fixed_teams,
+            "own_stages_teams": own_stages_teams,
+            "sla_escalation_type_ids": frozenset(escalation_type_ids),
+        })
 
     @api.model
-    def _has_process_rules(self, stage_id):
-        rules = self._get_process_rules()["stages"].get(stage_id)
-        return bool(rules and (rules["required_fields"] or rules["require_next_activity"] or rules["item_ids"]))
+    def _get_sla_escalation_type_ids(self):
+        """Activity types of the SLA's escalations (none is a planned next step)."""
+        return self._get_process_rules()["sla_escalation_type_ids"]
 
     # ------------------------------------------------------------
     # SLA

@@ -69,9 +69,11 @@ class CrmStageChecklistItem(models.Model):
                     "Checklist item “%(item)s” cannot be assigned to the archived user %(user)s.",
                     item=item.name, user=item.responsible_user_id.name))
 
-    def _sales_process_cache_changed(self, vals=None):
+    def _sales_process_cache_names(self, vals=None):
         """The process rules hold the stages' active items and whether they are mandatory."""
-        return vals is None or bool({"stage_id", "is_mandatory", "active"} & set(vals))
+        if vals is None or {"stage_id", "is_mandatory", "active"} & set(vals):
+            return ("default",)
+        return ()
 
     # ------------------------------------------------------------
     # BUSINESS

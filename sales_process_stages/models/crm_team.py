@@ -3,9 +3,14 @@ from odoo.exceptions import ValidationError
 
 from ..tools.sla_clock import SlaClock
 
+# team settings the process rules hold (crm.stage._get_process_rules)
+PROCESS_RULE_FIELDS = {"allow_skip_stages", "allow_move_back", "won_from_stage_ids", "probability_mode",
+                       "own_stages_only", "active"}
+
 
 class CrmTeam(models.Model):
-    _inherit = "crm.team"
+    _name = "crm.team"
+    _inherit = ["crm.team", "sales.process.cache.mixin"]
 
     # Stage moves policy of the pipeline
     allow_skip_stages = fields.Boolean(
@@ -46,23 +51,18 @@ class CrmTeam(models.Model):
         help="Stages whose SLA counts working time count the hours of this calendar, in its time zone "
         "(leave empty to use the company's working hours).")
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        teams = super().create(vals_list)
-        if any(not vals.get("allow_skip_stages", True) or not vals.get("allow_move_back", True)
-               or vals.get("won_from_stage_ids") or vals.get("probability_mode") == "fixed"
-               or vals.get("own_stages_only") for vals in vals_list):
-            self.env.registry.clear_cache()
-        return teams
-
     def write(self, vals):
         res = super().write(vals)
-        if {"allow_skip_stages", "allow_move_back", "won_from_stage_ids", "probability_mode", "own_stages_only",
-                "active"} & set(vals):
-            self.env.registry.clear_cache()
         if "resource_calendar_id" in vals:
             self._sla_recompute_open_leads()
         return res
+
+    def _sales_process_cache_names(self, vals=None):
+        """The process rules hold the pipelines' move policies, probability mode and own stages
+        (created, deleted or archived teams included)."""
+        if vals is None or PROCESS_RULE_FIELDS & set(vals):
+            return ("default",)
+        return ()
 
     # ------------------------------------------------------------
     # BUSINESS

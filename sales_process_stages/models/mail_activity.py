@@ -4,32 +4,16 @@ from odoo import api, models
 class MailActivity(models.Model):
     _inherit = "mail.activity"
 
-    @api.depends("active", "date_deadline")
-    def _compute_state(self):
-        """As mail's, for a batch at once: each due date and time zone computed once, the
-        assignee's time zone read from the activity (``user_tz``, stored as the assignee's) rather
-        than from the assignee's record. Checklists schedule several activities per lead, and a
-        pipeline kanban computes the state of every activity of its cards."""
-        states = {}
-        for activity in self.filtered("date_deadline"):
-            if not activity.active:
-                activity.state = "done"
-                continue
-            key = (activity.date_deadline, activity.user_tz)
-            if key not in states:
-                states[key] = self._compute_state_from_date(*key)
-            activity.state = states[key]
-
     def _action_done(self, feedback=False, attachment_ids=None):
-        """Marking a checklist activity done ticks its checklist line."""
-        if self.env.context.get("sps_from_checklist_line"):
-            return super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
+        """Marking a checklist activity done ticks its checklist line (a line ticked first has
+        no open line left here)."""
         lines = self.env["crm.lead.checklist.line"].sudo().search(
             [("activity_id", "in", self.ids), ("state", "=", "open")])
-        lines._check_attachment(extra_attachment=bool(attachment_ids))
+        if lines:
+            lines._check_attachment(extra_attachment=bool(attachment_ids))
         result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
         if lines:
-            lines._set_done()
+            lines._mark_done()
         return result
 
     # ------------------------------------------------------------
@@ -58,9 +42,14 @@ class MailActivity(models.Model):
         return res
 
     def _sla_lead_ids(self):
-        if self.env.context.get("sla_internal"):
-            return set()
-        return {activity.res_id for activity in self.sudo() if activity.res_model == "crm.lead" and activity.res_id}
+        """Leads of these activities, unless the activities are the SLA's own escalations (no
+        planned next step: they change no deadline)."""
+        escalation_type_ids = self.env["crm.stage"]._get_sla_escalation_type_ids()
+        return {
+            activity.res_id for activity in self.sudo()
+            if activity.res_model == "crm.lead" and activity.res_id
+            and activity.activity_type_id.id not in escalation_type_ids
+        }
 
     def _sla_notify_leads(self, lead_ids=()):
         lead_ids = set(lead_ids) | self._sla_lead_ids()

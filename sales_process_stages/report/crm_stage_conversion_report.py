@@ -13,6 +13,12 @@ class CrmStageConversionReport(models.Model):
     _auto = False
     _rec_name = "stage_id"
     _order = "stage_id"
+    # what the view reads: flushed before it is searched
+    _depends = {
+        "crm.lead": ["team_id", "user_id", "company_id", "active", "probability", "stage_id"],
+        "crm.lead.stage.history": ["lead_id", "stage_id", "date_in"],
+        "crm.stage": ["is_won"],
+    }
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
     stage_id = fields.Many2one("crm.stage", string="Stage Reached", readonly=True)

@@ -1,2 +1,3 @@
 from . import sla_clock
 from . import pipeline_demo
+from . import stage_transition

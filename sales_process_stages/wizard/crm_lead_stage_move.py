@@ -1,5 +1,4 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 
 
 class CrmLeadStageMove(models.TransientModel):
@@ -29,14 +28,13 @@ class CrmLeadStageMove(models.TransientModel):
 
     @api.depends("lead_id", "stage_id")
     def _compute_blocking(self):
-        rules = self.env["crm.stage"]._get_process_rules()
         for wizard in self:
-            problems = {}
+            problems = []
             if wizard.lead_id and wizard.stage_id and wizard.stage_id != wizard.lead_id.stage_id:
-                problems = wizard.lead_id._get_stage_move_problems(
-                    [(wizard.lead_id, wizard.lead_id.stage_id.id, wizard.stage_id.id)], rules, {})
-            wizard.blocking = "\n".join(problems.get(wizard.lead_id, [])) or False
+                problems = wizard.lead_id._get_stage_move_problems(wizard.stage_id.id)
+            wizard.blocking = "\n".join(problems) or False
 
+    @api.depends_context("uid")
     def _compute_can_force(self):
         self.can_force = self.env.user.has_group("sales_team.group_sale_manager")
 
@@ -59,9 +57,7 @@ class CrmLeadStageMove(models.TransientModel):
         }
 
     def action_force(self):
+        """A sales manager's move past the rules (the right is checked by the lead)."""
         self.ensure_one()
-        if not (self.force_reason or "").strip():
-            raise UserError(_("Say why the move is forced."))
-        self.lead_id.with_context(stage_move_force_reason=self.force_reason.strip()).write(
-            {"stage_id": self.stage_id.id})
+        self.lead_id._force_stage_move(self.stage_id, self.force_reason)
         return {"type": "ir.actions.act_window_close"}

@@ -1,0 +1,178 @@
+"""The stage checklist of a lead: entering a stage gives the lead the stage's items as
+``crm.lead.checklist.line`` and schedules their activities (through ``mail.activity.create``);
+open mandatory items block leaving the stage forward. Both in the transition's steps (see
+``crm_lead.py``); the lines guard their own state (``crm_lead_checklist_line.py``)."""
+
+from collections import defaultdict
+
+from markupsafe import escape
+
+from odoo import _, api, fields, models
+
+from ..tools.stage_transition import MOVED, WON
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    checklist_line_ids = fields.One2many("crm.lead.checklist.line", "lead_id", string="Checklist")
+    # counts of one lead: no sum in the kanban's column headers and reports
+    checklist_mandatory_total = fields.Integer(
+        "Mandatory Items", compute="_compute_checklist_progress", store=True, aggregator=None)
+    checklist_mandatory_done = fields.Integer(
+        "Mandatory Items Done", compute="_compute_checklist_progress", store=True, aggregator=None)
+    checklist_progress = fields.Float(
+        compute="_compute_checklist_progress", store=True, aggregator="avg",
+        help="Share of the current stage's mandatory checklist items that are done or skipped (%).")
+    # "Move to Stage" dialog: open mandatory items of the current stage
+    stage_move_line_ids = fields.Many2many(
+        "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
+
+    @api.depends("stage_id", "checklist_line_ids.state", "checklist_line_ids.stage_id",
+                 "checklist_line_ids.is_mandatory")
+    def _compute_checklist_progress(self):
+        # saved leads: counted in one grouped read (a mass move recomputes thousands of leads with
+        # their lines); leads being edited in a form (new records) from their lines in memory
+        saved = self.filtered(lambda lead: isinstance(lead.id, int))
+        counts = defaultdict(lambda: [0, 0])  # (lead id, stage id): [mandatory lines, done or skipped]
+        if saved:
+            for lead, stage, state, count in self.env["crm.lead.checklist.line"].sudo()._read_group(
+                    [("lead_id", "in", saved.ids), ("is_mandatory", "=", True)],
+                    ["lead_id", "stage_id", "state"], ["__count"]):
+                counts[lead.id, stage.id][0] += count
+                if state != "open":
+                    counts[lead.id, stage.id][1] += count
+        for lead in self:
+            if isinstance(lead.id, int):
+                total, done = counts.get((lead.id, lead.stage_id.id), (0, 0))
+            else:
+                lines = lead.checklist_line_ids.filtered(
+                    lambda line, stage=lead.stage_id: line.is_mandatory and line.stage_id == stage)
+                total, done = len(lines), len(lines.filtered(lambda line: line.state != "open"))
+            lead.checklist_mandatory_total = total
+            lead.checklist_mandatory_done = done
+            lead.checklist_progress = 100.0 * done / total if total else 0.0
+
+    @api.depends("stage_id", "checklist_line_ids.state")
+    def _compute_stage_move_line_ids(self):
+        for lead in self:
+            lead.stage_move_line_ids = lead.checklist_line_ids.filtered(
+                lambda line, stage=lead.stage_id: line.stage_id == stage and line.is_mandatory
+                and line.state == "open")
+
+    # ------------------------------------------------------------
+    # TRANSITION: check
+    # ------------------------------------------------------------
+
+    def _get_stage_transition_problems(self, transitions):
+        """Open mandatory items block leaving a stage forward (to a later stage, or won); a
+        transfer leaves the pipeline, no move forward in it."""
+        problems = super()._get_stage_transition_problems(transitions)
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        leaving = [
+            t for t in transitions
+            if t.kind in (MOVED, WON) and t.old_stage_id in stage_rules and t.new_stage_id in stage_rules
+            and stage_rules[t.old_stage_id]["mandatory_item_ids"]
+            and self._is_forward(stage_rules, t.old_stage_id, t.new_stage_id)
+        ]
+        if not leaving:
+            return problems
+        open_lines = defaultdict(list)
+        for line in self.env["crm.lead.checklist.line"].sudo().search_fetch([
+            ("lead_id", "in", [t.lead.id for t in leaving]),
+            ("stage_id", "in", list({t.old_stage_id for t in leaving})),
+            ("state", "=", "open"), ("is_mandatory", "=", True),
+        ], ["lead_id", "stage_id", "name"]):
+            open_lines[line.lead_id.id, line.stage_id.id].append(line.name)
+        for transition in leaving:
+            names = open_lines.get((transition.lead.id, transition.old_stage_id))
+            if names:
+                problems[transition.lead].append(_(
+                    "cannot leave “%(stage)s” with open mandatory items: %(items)s",
+                    stage=transition.lead.env["crm.stage"].browse(transition.old_stage_id).display_name,
+                    items=", ".join(names)))
+        return problems
+
+    # ------------------------------------------------------------
+    # TRANSITION: apply
+    # ------------------------------------------------------------
+
+    def _apply_stage_transitions(self, transitions):
+        super()._apply_stage_transitions(transitions)
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        entering = [t for t in transitions if t.enters_stay and stage_rules.get(t.new_stage_id, {}).get("item_ids")]
+        if entering:
+            self._checklist_enter_stages(entering, stage_rules)
+
+    def _checklist_enter_stages(self, transitions, stage_rules):
+        """Give the leads the checklist of the stage they entered (the lines they do not have
+        yet: re-entering a stage keeps its lines as they were) and schedule an activity for each
+        item's responsible, in batch: ``mail.activity.create`` inserts them 100 a query, and
+        the other modules' overrides of it see every one. Several leads at once (a mass move, an
+        import) notify nobody by email (``mail_activity_quick_update``, as Odoo's own batch
+        schedulers); the activities show in each assignee's "My Activities"."""
+        Line = self.env["crm.lead.checklist.line"].sudo()
+        item_ids = [item_id for t in transitions for item_id in stage_rules[t.new_stage_id]["item_ids"]]
+        items = self.env["crm.stage.checklist.item"].sudo().browse(dict.fromkeys(item_ids))
+        existing = set()
+        moved = [t.lead.id for t in transitions if t.old_stage_id or t.was_active != t.is_active]
+        if moved:
+            existing = {(line.lead_id.id, line.item_id.id) for line in Line.search_fetch(
+                [("lead_id", "in", moved), ("item_id", "in", items.ids)], ["lead_id", "item_id"])}
+        now = self.env.cr.now()
+        deadlines = {item: item._get_deadline(now) for item in items}
+        items_by_stage = defaultdict(list)
+        for item in items:
+            items_by_stage[item.stage_id.id].append(item)
+        responsibles = {}  # (item, salesperson id, team leader id): responsible id
+        rows = []  # (lead, item, responsible id)
+        for transition in transitions:
+            lead = transition.lead
+            owners = (lead.user_id.id, lead.team_id.user_id.id)
+            for item in items_by_stage[transition.new_stage_id]:
+                if (lead.id, item.id) in existing:
+                    continue
+                key = (item, *owners)
+                if key not in responsibles:
+                    responsibles[key] = item._get_responsible_id(*owners)
+                rows.append((lead, item, responsibles[key]))
+        if not rows:
+            return
+        model_id = self.env["ir.model"]._get_id(self._name)
+        activity_rows = [row for row in rows if row[1].activity_type_id]
+        Activity = self.env["mail.activity"]
+        if len({lead.id for lead, __, __ in rows}) > 1:
+            Activity = Activity.with_context(mail_activity_quick_update=True)
+        # the assignees follow the leads first, one call per assignee: mail.activity.create
+        # subscribes each assignee to the list of its activities' records, which repeats a lead
+        # given several items of one assignee (and the followers' insert would fail on the repeat)
+        lead_ids_by_user = defaultdict(set)
+        for lead, __, user_id in activity_rows:
+            lead_ids_by_user[user_id].add(lead.id)
+        Users = self.env["res.users"].sudo()
+        for user_id, lead_ids in lead_ids_by_user.items():
+            self.browse(lead_ids).sudo().message_subscribe(partner_ids=Users.browse(user_id).partner_id.ids)
+        activities = Activity.create([{
+            "res_model_id": model_id,
+            "res_id": lead.id,
+            "activity_type_id": item.activity_type_id.id,
+            "summary": item.name,
+            "note": escape(item.description) if item.description else False,
+            "date_deadline": deadlines[item],
+            "user_id": user_id,
+        } for lead, item, user_id in activity_rows])
+        activity_ids = dict(zip(((lead.id, item.id) for lead, item, __ in activity_rows), activities.ids, strict=True))
+        lines = Line.create([{
+            "lead_id": lead.id,
+            "stage_id": item.stage_id.id,
+            "item_id": item.id,
+            "name": item.name,
+            "description": item.description,
+            "sequence": item.sequence,
+            "is_mandatory": item.is_mandatory,
+            "needs_attachment": item.needs_attachment,
+            "user_id": user_id,
+            "date_deadline": deadlines[item],
+            "activity_id": activity_ids.get((lead.id, item.id), False),
+        } for lead, item, user_id in rows])
+        lines._copy_template_translations()

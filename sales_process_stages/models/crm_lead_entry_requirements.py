@@ -1,0 +1,248 @@
+"""Entry requirements and move policy: what a lead needs to enter a stage (fields, a planned
+activity) and how its pipeline lets it move (skip stages, move back, win from some stages only).
+Checked in the transition's check step (see ``crm_lead.py``)."""
+
+from lxml import etree
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools.stage_transition import CREATED, MOVED, TRANSFERRED, WON
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    # Fields the form marks required (current and next stage), as ",name,name,"
+    stage_required_fields = fields.Char("Required Fields", compute="_compute_stage_required_fields")
+    # Pipelines using their own stages only: the status bar offers no shared stage
+    team_own_stages_only = fields.Boolean(related="team_id.own_stages_only", string="Pipeline Uses Own Stages Only")
+
+    @api.depends("stage_id", "team_id")
+    def _compute_stage_required_fields(self):
+        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        next_stages = {}
+        for lead in self:
+            names = set()
+            if lead.stage_id.id in rules:
+                names.update(rules[lead.stage_id.id]["required_fields"])
+                next_stage = lead._get_next_stage_id(rules, next_stages)
+                if next_stage:
+                    names.update(rules[next_stage]["required_fields"])
+            lead.stage_required_fields = f",{','.join(sorted(names))}," if names else False
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model
+    def _read_group_stage_ids(self, stages, domain):
+        """Columns of the board: a pipeline using its own stages only shows no shared stage
+        (unless a lead of the board is in it)."""
+        columns = super()._read_group_stage_ids(stages, domain)
+        team_id = self.env.context.get("default_team_id")
+        if team_id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]:
+            columns = columns.filtered(lambda stage: stage.team_id or stage in stages)
+        return columns
+
+    def _stage_find(self, team_id=False, domain=None, order="sequence, id", limit=1):
+        """Pipelines using their own stages only find their stages among their own (a new lead's stage,
+        the won stage of ``action_set_won``, the first stage after a transfer)."""
+        team_ids = {team_id} if team_id else set()
+        team_ids.update(self.team_id.ids)
+        own_stages_teams = self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
+        if not team_ids or not team_ids <= own_stages_teams:
+            return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
+        return self.env["crm.stage"].search(
+            [("team_id", "in", list(team_ids)), *(domain or [])], order=order, limit=limit)
+
+    @api.model
+    def _get_view(self, view_id=None, view_type="form", **options):
+        """Mark the fields required by the lead's current and next stage as required in forms;
+        in the "Move to Stage" dialog, ask for the fields the target stage requires."""
+        arch, view = super()._get_view(view_id, view_type, **options)
+        if view_type != "form":
+            return arch, view
+        # the key ends with "_view_ref": the web client sends only those keys (and lang) with get_views,
+        # and Odoo's view cache keys on them. It only shapes the dialog: the move goes through the check.
+        target = self.env.context.get("stage_move_view_ref")
+        placeholder = arch.xpath("//group[@name='stage_move_fields']")
+        if target and placeholder:
+            rules = self.env["crm.stage"]._get_process_rules()["stages"].get(target)
+            for name in rules["required_fields"] if rules else ():
+                placeholder[0].append(etree.Element("field", name=name, required="1"))
+            return arch, view
+        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        required = {name for stage in rules.values() for name in stage["required_fields"]}
+        if not required:
+            return arch, view
+        marked = False
+        for node in arch.xpath("//field[not(ancestor::field)]"):
+            name = node.get("name")
+            if name not in required:
+                continue
+            condition = f"',{name},' in (stage_required_fields or '')"
+            if node.get("required") not in (None, "0", "False"):
+                condition = f"({node.get('required')}) or {condition}"
+            node.set("required", condition)
+            marked = True
+        if marked and not arch.xpath("//field[@name='stage_required_fields'][not(ancestor::field)]"):
+            sheet = (arch.xpath("//sheet") or [arch])[0]
+            sheet.append(etree.Element("field", name="stage_required_fields", invisible="1"))
+        return arch, view
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_open_stage_move(self):
+        """Open the "Move to Stage" wizard."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Move to Stage"),
+            "res_model": "crm.lead.stage.move",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_lead_id": self.id},
+        }
+
+    def action_stage_move_confirm(self):
+        """Button of the "Move to Stage" dialog: the values are saved, move through the check."""
+        self.ensure_one()
+        stage_id = self.env.context.get("stage_move_view_ref")
+        if not stage_id:
+            raise UserError(_("No stage to move to."))
+        self.write({"stage_id": stage_id})
+        return {"type": "ir.actions.act_window_close"}
+
+    # ------------------------------------------------------------
+    # TRANSITION: check
+    # ------------------------------------------------------------
+
+    def _get_stage_transition_problems(self, transitions):
+        problems = super()._get_stage_transition_problems(transitions)
+        rules = self.env["crm.stage"]._get_process_rules()
+        stage_rules = rules["stages"]
+        # entering a stage on a move, a win, a transfer, a creation (a restore returns to the stay lost)
+        entering = [t for t in transitions if t.kind in (CREATED, MOVED, WON, TRANSFERRED)
+                    and t.is_active and t.new_stage_id in stage_rules]
+        if not entering:
+            return problems
+        Stage = self.env["crm.stage"]
+        names = {}
+
+        def stage_name(stage_id):
+            # read for a refused move only, the stages of the batch at once
+            if not names:
+                stage_ids = {s for t in entering for s in (t.old_stage_id, t.new_stage_id) if s}
+                names.update((stage.id, stage.display_name) for stage in Stage.browse(stage_ids))
+            return names.get(stage_id) or Stage.browse(stage_id).display_name
+
+        needs_activity = [t.lead for t in entering if stage_rules[t.new_stage_id]["require_next_activity"]]
+        planned = self._get_planned_next_activity_leads(needs_activity) if needs_activity else set()
+        next_stages = {}
+        for transition in entering:
+            lead, old, new = transition.lead, transition.old_stage_id, transition.new_stage_id
+            new_rules = stage_rules[new]
+            # pipeline policy: skipping stages, moving back, winning from some stages only (a new
+            # lead may start in any stage, but not won where a pipeline wins from some stages only)
+            policy = rules["teams"].get(lead.team_id.id) if transition.kind in (CREATED, MOVED, WON) else None
+            if policy and policy[2] and new_rules["is_won"] and old not in policy[2]:
+                problems[lead].append(_(
+                    "pipeline “%(team)s” allows winning only from %(stages)s",
+                    team=lead.team_id.name, stages=", ".join(Stage.browse(policy[2]).mapped("display_name"))))
+            if policy and old in stage_rules and not new_rules["is_won"]:
+                allow_skip, allow_back, __ = policy
+                forward = self._is_forward(stage_rules, old, new)
+                if not allow_back and not forward:
+                    problems[lead].append(_(
+                        "pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”",
+                        team=lead.team_id.name, old=stage_name(old), new=stage_name(new)))
+                elif not allow_skip and forward and new != lead._get_next_stage_id(stage_rules, next_stages):
+                    problems[lead].append(_(
+                        "pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
+                        "is “%(next)s”", team=lead.team_id.name, old=stage_name(old),
+                        next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
+            # fields required to enter, with the values the lead will have
+            missing = [
+                lead._fields[name]._description_string(self.env)
+                for name in new_rules["required_fields"]
+                if lead._is_stage_value_missing(name, transition.vals)
+            ]
+            if new_rules["require_next_activity"] and lead.id not in planned:
+                missing.append(_("a planned next activity"))
+            if missing:
+                problems[lead].append(_(
+                    "cannot enter “%(stage)s” without %(fields)s",
+                    stage=stage_name(new), fields=", ".join(missing)))
+        return problems
+
+    def _get_planned_next_activity_leads(self, leads):
+        """Ids of the leads with a next activity the rep planned: due today or later, not a
+        checklist item's activity nor an SLA escalation (one query for the batch)."""
+        leads = self.browse([lead.id for lead in leads])
+        today = fields.Date.context_today(self)
+        activities = leads.activity_ids.filtered(lambda activity: activity.date_deadline >= today)
+        if not activities:
+            return set()
+        checklist_activity_ids = set(self.env["crm.lead.checklist.line"].sudo().search_fetch(
+            [("activity_id", "in", activities.ids)], ["activity_id"]).activity_id.ids)
+        escalation_type_ids = self.env["crm.stage"]._get_sla_escalation_type_ids()
+        return {
+            activity.res_id for activity in activities
+            if activity.id not in checklist_activity_ids and activity.activity_type_id.id not in escalation_type_ids
+        }
+
+    def _is_stage_value_missing(self, name, vals):
+        """Whether field ``name`` is empty once ``vals`` are written: zero, empty and false are
+        missing, and an amount must be above zero."""
+        self.ensure_one()
+        field = self._fields[name]
+        if name in vals:
+            value = field.convert_to_record(field.convert_to_cache(vals[name], self), self)
+        else:
+            value = self[name]
+        if field.type == "monetary":
+            return not value or value <= 0
+        if isinstance(value, str):
+            return not value.strip()
+        return not value
+
+    # ------------------------------------------------------------
+    # BUSINESS: the pipeline's order of stages
+    # ------------------------------------------------------------
+
+    def _get_next_stage_id(self, stage_rules, memo=None):
+        """Id of the stage following the lead's stage in its pipeline (won stages excluded).
+
+        :param memo: a dict the calls of one batch share, {(stage id, team id): next stage id}: the
+            stages are scanned once per stage and pipeline, not once per lead"""
+        self.ensure_one()
+        memo_key = (self.stage_id.id, self.team_id.id)
+        if memo is not None and memo_key in memo:
+            return memo[memo_key]
+        current = stage_rules.get(self.stage_id.id)
+        next_stage_id = False
+        if current:
+            key = (current["sequence"], self.stage_id.id)
+            own_only = self.team_id.id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
+            pipeline = (self.team_id.id,) if own_only else (False, self.team_id.id)
+            candidates = [
+                (rule["sequence"], stage_id) for stage_id, rule in stage_rules.items()
+                if rule["team_id"] in pipeline and not rule["is_won"]
+                and (rule["sequence"], stage_id) > key
+            ]
+            next_stage_id = min(candidates)[1] if candidates else False
+        if memo is not None:
+            memo[memo_key] = next_stage_id
+        return next_stage_id
+
+    @api.model
+    def _is_forward(self, stage_rules, old, new):
+        if not old or not new:
+            return False
+        if stage_rules[new]["is_won"] and not stage_rules[old]["is_won"]:
+            return True
+        return (stage_rules[new]["sequence"], new) > (stage_rules[old]["sequence"], old)
+

@@ -1,0 +1,598 @@
+"""The SLA of a lead's stay in a stage: a time budget counted in calendar or working time, a
+traffic light (on track, due soon, overdue), holds, escalations. Set in the transition's apply
+step (see ``crm_lead.py``) when a stay starts or ends; the scheduled sweep
+(``_cron_sweep_sla``) catches the passing of time, set-based.
+
+The traffic light is defined once (``SLA_THRESHOLDS``): the Python compute (``sla_state_at``)
+and the sweep's SQL (``sla_state_sql``, ``sla_state_changes_sql``) follow from it."""
+
+import logging
+import threading
+import time
+from collections import defaultdict
+
+from markupsafe import escape
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError
+from odoo.osv import expression
+from odoo.tools import SQL, split_every
+
+from ..tools.sla_clock import SlaClock
+
+_logger = logging.getLogger(__name__)
+
+SLA_STATES = [
+    ("none", "No SLA"),
+    ("on_track", "On Track"),
+    ("due_soon", "Due Soon"),
+    ("overdue", "Overdue"),
+]
+# urgency of each state, to sort by (the daily review)
+SLA_PRIORITY = {"none": 0, "on_track": 1, "due_soon": 2, "overdue": 3}
+# The traffic light of a running SLA, defined once: the most urgent state whose date (a field of
+# the lead) has passed, else on track. Most urgent first.
+SLA_RUNNING_STATES = ("on_track", "due_soon")
+SLA_THRESHOLDS = (("overdue", "sla_deadline"), ("due_soon", "sla_due_soon_date"))
+# fields the SLA computation may write that the chatter tracks
+SLA_TRACKED_FIELDS = {"sla_hold_until", "sla_hold_reason"}
+# values of a lead without a running SLA
+SLA_NONE_VALUES = {
+    "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
+    "sla_escalation_date": False, "sla_leader_date": False,
+}
+
+
+def sla_state_at(dates, now):
+    """State of a running SLA at ``now``; ``dates``: {field name of SLA_THRESHOLDS: datetime}."""
+    for state, fname in SLA_THRESHOLDS:
+        if dates.get(fname) and now >= dates[fname]:
+            return state
+    return "on_track"
+
+
+def sla_state_sql(now):
+    """The state of a running SLA at ``now``, as SQL on ``crm_lead``'s columns."""
+    return SQL("CASE %s ELSE 'on_track' END", SQL(" ").join(
+        SQL("WHEN %s <= %s THEN %s", SQL.identifier(fname), now, state) for state, fname in SLA_THRESHOLDS))
+
+
+def sla_priority_sql(state_sql):
+    """The urgency (``SLA_PRIORITY``) of the state ``state_sql``, as SQL."""
+    return SQL("(CASE %s END)", SQL(" ").join(
+        SQL("WHEN %s = %s THEN %s", state_sql, state, priority) for state, priority in SLA_PRIORITY.items()))
+
+
+def sla_state_changes_sql(now, target=None):
+    """Running SLAs whose state at ``now`` is more urgent than the state they have (those
+    turning ``target``, when given), as a condition the partial indexes of the dates serve."""
+    urgency = [state for state, __ in reversed(SLA_THRESHOLDS)]  # least urgent first
+    conditions = []
+    for state, fname in SLA_THRESHOLDS:
+        if target and state != target:
+            continue
+        less_urgent = ["on_track", *urgency[:urgency.index(state)]]
+        conditions.append(SQL("(sla_state IN %s AND %s <= %s)", tuple(less_urgent), SQL.identifier(fname), now))
+    return SQL("(%s)", SQL(" OR ").join(conditions))
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    # SLA: time budget of the stay in the current stage (configured on the stage)
+    sla_state = fields.Selection(
+        SLA_STATES, string="SLA Status", required=True, default="none", index=True, copy=False, readonly=True,
+        help="Traffic light of the lead's time budget in its stage: on track, due soon, overdue. Won, lost "
+        "and on hold leads, and leads in stages without SLA, have none.")
+    sla_deadline = fields.Datetime(
+        "SLA Deadline", copy=False, readonly=True,
+        help="When the lead becomes overdue in its stage, time on hold and, where the stage says so, "
+        "planned activities included.")
+    sla_due_soon_date = fields.Datetime("SLA Due Soon From", copy=False, readonly=True)
+    sla_priority = fields.Integer(
+        "SLA Urgency", copy=False, readonly=True, default=0,
+        help="0 no SLA, 1 on track, 2 due soon, 3 overdue: to sort by urgency.")
+    sla_start_date = fields.Datetime(
+        "SLA Clock Start", copy=False, readonly=True,
+        help="When the current stay started: stage entry, creation or restore.")
+    sla_paused_hours = fields.Float(
+        "SLA Hours on Hold", copy=False, readonly=True,
+        help="Time on hold during the current stay, counted as the SLA is, added to the time budget.")
+    sla_escalation_date = fields.Datetime(
+        "SLA Escalation Due", copy=False, readonly=True, index="btree_not_null",
+        help="When the scheduled sweep schedules an activity for the salesperson; emptied once done.")
+    sla_leader_date = fields.Datetime(
+        "SLA Leader Notification Due", copy=False, readonly=True, index="btree_not_null",
+        help="When the scheduled sweep notifies the team leader; emptied once done.")
+    sla_escalated_date = fields.Datetime("SLA Escalated On", copy=False, readonly=True)
+    sla_leader_notified_date = fields.Datetime("Team Leader Notified On", copy=False, readonly=True)
+    days_in_stage = fields.Integer(
+        "Days in Stage", compute="_compute_days_in_stage",
+        help="Days since the lead entered its current stage.")
+    days_in_process = fields.Integer(
+        "Days in Process", compute="_compute_days_in_process",
+        help="Days from the lead's creation to today, or to the day it was won or lost.")
+    # SLA: on hold
+    sla_hold_until = fields.Date(
+        "On Hold Until", copy=False, tracking=True,
+        help="The SLA clock stops until this date, and restarts by itself on it.")
+    sla_hold_reason = fields.Char("Hold Reason", copy=False, tracking=True)
+    sla_hold_start = fields.Datetime("On Hold Since", copy=False, readonly=True)
+    sla_resume_date = fields.Datetime("SLA Resumes At", copy=False, readonly=True, index="btree_not_null")
+    # Stage history: one row per stay in a stage
+
+    @api.depends("date_last_stage_update")
+    def _compute_days_in_stage(self):
+        # the clock, not the transaction's timestamp (cr.now() costs a query in each request reading cards)
+        now = fields.Datetime.now()
+        for lead in self:
+            entered = lead.date_last_stage_update
+            lead.days_in_stage = max((now - entered).days, 0) if entered else 0
+
+    @api.depends("create_date", "date_closed")
+    def _compute_days_in_process(self):
+        now = fields.Datetime.now()
+        for lead in self:
+            start = lead.create_date or now
+            lead.days_in_process = max(((lead.date_closed or now) - start).days, 0)
+
+    # ------------------------------------------------------------
+    # TRANSITION: check, apply
+    # ------------------------------------------------------------
+
+    @api.model
+    def _stage_transition_fields(self):
+        return super()._stage_transition_fields() | {"sla_hold_until"}
+
+    @api.model
+    def _stage_transition_snapshot_fields(self):
+        return [*super()._stage_transition_snapshot_fields(), "user_id", "sla_state", "sla_deadline",
+                "sla_hold_until", "sla_hold_start", "sla_hold_reason"]
+
+    def _check_stage_transitions(self, transitions, force_reason=None):
+        held = [t.lead for t in transitions if t.vals.get("sla_hold_until")]
+        if held:
+            self.browse([lead.id for lead in held])._sla_check_hold(transitions[0].vals)
+        return super()._check_stage_transitions(transitions, force_reason=force_reason)
+
+    def _prepare_stage_transition_vals(self, transitions, vals):
+        vals = super()._prepare_stage_transition_vals(transitions, vals)
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        if "sla_hold_until" in vals and not vals["sla_hold_until"] and "sla_hold_reason" not in vals:
+            # the hold ends: the reason goes with it (kept in the chatter and the history)
+            vals = {**vals, "sla_hold_reason": False}
+        elif any(t.old["sla_hold_until"] and not self._sla_is_open(t.is_active, t.new_stage_id, stage_rules)
+                 for t in transitions):
+            # won or lost: no hold any more
+            vals = {**vals, "sla_hold_until": False, "sla_hold_reason": False}
+        return vals
+
+    @api.model
+    def _sla_is_open(self, active, stage_id, stage_rules):
+        return bool(active and stage_id and not (stage_rules.get(stage_id) or {}).get("is_won"))
+
+    def _apply_stage_transitions(self, transitions):
+        """A stay that starts restarts the clock; one that ends stops it; a hold, a new pipeline
+        (another calendar) count the budget again. Leads without SLA nor hold, before and after
+        (pipelines nobody configured), cost nothing."""
+        super()._apply_stage_transitions(transitions)
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        reset, recompute, closed = [], [], []
+        for transition in transitions:
+            old = transition.old
+            if not (old.get("sla_state", "none") != "none" or old.get("sla_hold_until")
+                    or transition.lead.sla_hold_until
+                    or (stage_rules.get(transition.new_stage_id) or {}).get("sla")):
+                continue
+            if transition.enters_stay:
+                reset.append(transition.lead.id)
+            elif transition.leaves_stay:
+                closed.append(transition.lead.id)  # its stay keeps the deadline it had
+            elif transition.team_changed or old.get("sla_hold_until") != transition.lead.sla_hold_until:
+                recompute.append(transition.lead.id)
+        if reset:
+            self.browse(reset)._sla_recompute(reset=True)
+        if closed:
+            self.browse(closed)._sla_recompute(sync=False)
+        if recompute:
+            self.browse(recompute)._sla_recompute()
+
+    # ------------------------------------------------------------
+    # SLA: computing the time budget of the stays
+    # ------------------------------------------------------------
+
+    def _auto_init(self):
+        res = super()._auto_init()
+        # the sweep looks for running SLAs whose time has come: partial indexes hold just those
+        tools.create_index(self._cr, "crm_lead_sla_deadline_running_index", self._table, ["sla_deadline"],
+                           where="sla_state IN ('on_track', 'due_soon')")
+        tools.create_index(self._cr, "crm_lead_sla_due_soon_running_index", self._table, ["sla_due_soon_date"],
+                           where="sla_state = 'on_track'")
+        return res
+
+    def _sla_get_calendar(self):
+        """Working calendar of the lead's SLA: its team's, else its company's (else the current one's)."""
+        self.ensure_one()
+        return (self.team_id.resource_calendar_id or self.company_id.resource_calendar_id
+                or self.env.company.resource_calendar_id)
+
+    @api.model
+    def _sla_hours(self, duration, clock):
+        """Hours of ``duration`` = (value, unit) on ``clock``: a day is 24 hours in calendar time and
+        the calendar's average hours per day in working time ("within one working day" is the
+        calendar's day of work, from whenever the lead arrives)."""
+        value, unit = duration
+        if unit != "days":
+            return value
+        return value * ((clock.calendar.hours_per_day or 8.0) if clock.working else 24.0)
+
+    def _sla_get_activity_dates(self, stage_rules):
+        """{lead id: latest date of its planned activities} for the leads in stages whose clock
+        waits for planned activities (one query for the batch)."""
+        lead_ids = [
+            lead.id for lead in self
+            if (stage_rules.get(lead.stage_id.id) or {}).get("sla")
+            and stage_rules[lead.stage_id.id]["sla"]["activity_aware"]
+        ]
+        if not lead_ids:
+            return {}
+        # escalations of the SLA itself are no planned next step
+        escalation_types = self.env["crm.stage"]._get_sla_escalation_type_ids()
+        return dict(self.env["mail.activity"].sudo()._read_group(
+            [("res_model", "=", self._name), ("res_id", "in", lead_ids),
+             ("activity_type_id", "not in", list(escalation_types))],
+            ["res_id"], ["date_deadline:max"]))
+
+    def _sla_recompute(self, reset=False, sync=True):
+        """Compute and store the SLA of the leads, in batch: deadline, due soon date, state,
+        escalation queue, hold bookkeeping. Calendars are read once per batch; the leads' open
+        stays follow their deadline (``crm.lead.stage.history``).
+
+        :param reset: a new stay starts now (stage entry, creation, restore): the clock starts now
+            and escalations may happen again
+        :param sync: copy the new deadlines on the leads' open stays (unless a new stay starts)
+        """
+        if not self:
+            return
+        now = self.env.cr.now()
+        leads = self.sudo()
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        activity_dates = leads._sla_get_activity_dates(stage_rules)
+        clocks = {}
+        lead_ids_by_vals = defaultdict(list)
+        for lead in leads:
+            vals = lead._sla_compute_values(stage_rules, clocks, activity_dates, now, reset)
+            lead_ids_by_vals[tuple(sorted(vals.items()))].append(lead.id)
+        # one write per set of values, one UPDATE per set of fields when flushed; the SLA fields are not
+        # tracked: no tracking to prepare (mail.thread would read every tracked field of the leads each time)
+        untracked = leads.with_context(tracking_disable=True)
+        for vals, lead_ids in lead_ids_by_vals.items():
+            vals = dict(vals)
+            (leads if SLA_TRACKED_FIELDS.intersection(vals) else untracked).browse(lead_ids).write(vals)
+        if sync and not reset:
+            self.env["crm.lead.stage.history"]._sync_open_stays(leads)
+
+    @api.model
+    def _sla_recompute_search(self, domain, batch_size=1000):
+        """Recompute the SLA of the open leads matching ``domain`` (a stage or a team whose
+        settings changed), by batches of ``batch_size`` leads: constant memory."""
+        lead_ids = self.sudo().search(expression.AND([domain, [("active", "=", True)]])).ids
+        for batch_ids in split_every(batch_size, lead_ids):
+            leads = self.sudo().browse(batch_ids)
+            leads._sla_recompute()
+            self.env.invalidate_all()  # flushes first
+
+    def _sla_compute_values(self, stage_rules, clocks, activity_dates, now, reset):
+        """SLA values of the lead at ``now`` (see ``_sla_recompute``)."""
+        self.ensure_one()
+        rule = stage_rules.get(self.stage_id.id) or {}
+        sla = rule.get("sla") if not rule.get("is_won") else None
+        is_open = self.active and self.stage_id and not rule.get("is_won")
+        vals = {}
+        if not is_open:
+            # won, lost or without a stage: no running SLA, no hold
+            vals.update(SLA_NONE_VALUES, sla_hold_start=False, sla_resume_date=False)
+            if self.sla_hold_until or self.sla_hold_reason:
+                vals.update(sla_hold_until=False, sla_hold_reason=False)
+            return vals
+        on_hold = bool(self.sla_hold_until)
+        if reset:
+            start, paused, hold_start = now, 0.0, now if on_hold else False
+            # no clock start in a stage without SLA: moves between such stages then cost nothing
+            vals.update(sla_start_date=now if sla or on_hold else False, sla_escalated_date=False,
+                        sla_leader_notified_date=False)
+            escalated = notified = False
+        else:
+            # a stay in a stage without SLA has no clock start: its stage update says when it began
+            start = self.sla_start_date or self.date_last_stage_update or now
+            paused, hold_start = self.sla_paused_hours, self.sla_hold_start
+            escalated, notified = self.sla_escalated_date, self.sla_leader_notified_date
+            if on_hold and not hold_start:
+                hold_start = now  # the hold begins
+        # the calendar only matters with a time budget or a hold (none read for plain pipelines)
+        calendar = self._sla_get_calendar() if sla or on_hold else None
+        clock = None
+        if sla:
+            key = (calendar.id, sla["working"])
+            clock = clocks.get(key) or clocks.setdefault(key, SlaClock(calendar, sla["working"]))
+        if not on_hold and hold_start:
+            # the hold ends: the time on hold is added to the budget
+            if clock:
+                paused += max(clock.hours_between(hold_start, now), 0.0)
+            hold_start = False
+        vals.update(
+            sla_paused_hours=paused, sla_hold_start=hold_start,
+            sla_resume_date=clock_day_start(clock or SlaClock(calendar), self.sla_hold_until) if on_hold else False,
+        )
+        if not sla:
+            vals.update(SLA_NONE_VALUES)
+            return vals
+        budget = self._sla_hours(sla["duration"], clock)
+        stage_deadline = clock.plan(start, budget + paused)
+        if stage_deadline is None:
+            _logger.warning("Working calendar %s has no working time: SLA of lead %s counted in calendar time",
+                            calendar.display_name, self.id)
+            clock = clocks.setdefault((calendar.id, False), SlaClock(calendar, False))
+            stage_deadline = clock.plan(start, budget + paused)
+        deadline = stage_deadline
+        activity_date = activity_dates.get(self.id)
+        if activity_date:
+            # a planned next step: not overdue before the end of its day
+            deadline = max(deadline, clock.day_end(activity_date))
+        if sla["due_soon_percent"] is not None:
+            margin = budget * (100.0 - sla["due_soon_percent"]) / 100.0
+        else:
+            margin = self._sla_hours(sla["due_soon_before"], clock)
+        due_soon = (clock.plan(deadline, -margin) if margin > 0 else None) or deadline
+        state = "none" if on_hold else sla_state_at({"sla_deadline": deadline, "sla_due_soon_date": due_soon}, now)
+        vals.update(
+            sla_state=state, sla_priority=SLA_PRIORITY[state], sla_deadline=deadline, sla_due_soon_date=due_soon,
+            sla_escalation_date=deadline if sla["escalate"] and not escalated and not on_hold else False,
+            sla_leader_date=clock.plan(deadline, self._sla_hours(sla["leader_delay"], clock)) or deadline
+            if sla["notify_leader"] and not notified and not on_hold else False,
+        )
+        return vals
+
+    def _sla_check_hold(self, vals):
+        """A hold needs a reason and a date to come, on an open lead."""
+        hold_until = fields.Date.to_date(vals["sla_hold_until"])
+        if hold_until <= fields.Date.context_today(self):
+            raise UserError(_("A lead is put on hold until a date to come, not %(date)s.", date=hold_until))
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        for lead in self:
+            reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else lead.sla_hold_reason
+            if not (reason or "").strip():
+                raise UserError(_("Say why “%(lead)s” is put on hold.", lead=lead.display_name))
+            if not lead.active or (stage_rules.get(lead.stage_id.id) or {}).get("is_won"):
+                raise UserError(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=lead.display_name))
+
+    @api.model
+    def _sla_result(self, old, now):
+        """Whether the stay that ends met its SLA: "missed" when its clock (stopped by a hold)
+        passed its deadline. :param old: the lead's SLA values (``StageTransition.old``)"""
+        if not old.get("sla_deadline"):
+            return False
+        on_hold = old.get("sla_hold_until") and old.get("sla_hold_start")
+        clock_stop = old["sla_hold_start"] if on_hold else now
+        return "missed" if clock_stop >= old["sla_deadline"] else "met"
+
+    @api.model
+    def _sla_hold_hours(self, old, now):
+        """Hours on hold of the stay that ends, not yet counted in its history row."""
+        if old.get("sla_hold_until") and old.get("sla_hold_start"):
+            return max((now - old["sla_hold_start"]).total_seconds() / 3600, 0.0)
+        return 0.0
+
+    def _sla_activities_changed(self):
+        """Planned activities of the leads changed: leads in stages whose clock waits for planned
+        activities get their deadline again."""
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        leads = self.sudo().exists().filtered(
+            lambda lead: lead.sla_state != "none"
+            and ((stage_rules.get(lead.stage_id.id) or {}).get("sla") or {}).get("activity_aware"))
+        leads._sla_recompute()
+
+    # ------------------------------------------------------------
+    # SLA: actions
+    # ------------------------------------------------------------
+
+    def action_sla_hold(self):
+        """Open the dialog putting the lead on hold: the dialog writes the date and the reason."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Put on Hold"),
+            "res_model": "crm.lead",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("sales_process_stages.crm_lead_view_form_sla_hold").id, "form")],
+            "target": "new",
+        }
+
+    def action_sla_hold_confirm(self):
+        """Button of the hold dialog: the date and reason are saved (and checked) by then."""
+        return {"type": "ir.actions.act_window_close"}
+
+    def action_sla_resume(self):
+        """End the hold now: the clock restarts."""
+        self.filtered("sla_hold_until").write({"sla_hold_until": False, "sla_hold_reason": False})
+        return True
+
+    # ------------------------------------------------------------
+    # SLA: scheduled sweep
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_sweep_sla(self, batch_size=10000, escalation_batch_size=200, time_limit=60, auto_commit=None):
+        """Catch the passing of time: resume the holds that end, turn running SLAs due soon or
+        overdue (``SLA_THRESHOLDS``), escalate the overdue ones once per stay.
+
+        Set-based and batched: each step locks at most ``batch_size`` leads whose state must
+        change (``FOR UPDATE SKIP LOCKED``, so that two workers share the work), updates them and,
+        out of tests, commits. After ``time_limit`` seconds it reports the work left with
+        ``ir.cron._notify_progress``, and the scheduler runs it again at once; a second run resumes
+        where the first stopped. An escalation is marked done in the statement that takes it from
+        the queue, committed with the activity or message it sends: it is never sent twice.
+
+        :param batch_size: leads per batch of state changes (0 skips them)
+        :param escalation_batch_size: leads per batch of hold ends and escalations (0 skips them)
+        :param time_limit: seconds after which the run stops and reports the work left, below the
+            workers' real time limit (``limit_time_real``, 120 s by default)
+        :param auto_commit: commit each batch; default: out of tests
+        :return: number of leads processed
+        """
+        if auto_commit is None:
+            auto_commit = not getattr(threading.current_thread(), "testing", False)
+        stop_at = time.monotonic() + time_limit
+        Lead = self.sudo().with_context(mail_notify_force_send=False)
+        steps = [(Lead._sla_sweep_resume_holds, escalation_batch_size)]
+        # the most urgent state first: a lead past both dates turns overdue at once
+        steps += [(lambda limit, state=state: Lead._sla_sweep_state(state, limit), batch_size)
+                  for state, __ in SLA_THRESHOLDS]
+        steps += [(Lead._sla_sweep_escalate, escalation_batch_size),
+                  (Lead._sla_sweep_notify_leaders, escalation_batch_size)]
+        done = 0
+        for step, limit in steps:
+            while limit > 0:
+                count = Lead._sla_sweep_batch(step, limit, auto_commit)
+                done += count
+                if count < limit:
+                    break
+                if time.monotonic() >= stop_at:
+                    remaining = Lead._sla_sweep_remaining()
+                    self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+                    return done
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done
+
+    def _sla_sweep_batch(self, step, limit, auto_commit):
+        """Run one batch of a step, committed on its own out of tests. A batch that meets the
+        batch of another worker on the same leads gives way and runs again on a fresh snapshot."""
+        for __ in range(3):
+            try:
+                count = step(limit)
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                return count
+            except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+                if not auto_commit:
+                    raise
+                self.env.cr.rollback()
+        return 0
+
+    # the lead columns the sweep writes
+    _sla_sweep_fields = ("sla_state", "sla_priority", "sla_escalation_date", "sla_escalated_date",
+                         "sla_leader_date", "sla_leader_notified_date")
+
+    def _sla_sweep_locked_update(self, where, assignments, limit, order):
+        """UPDATE at most ``limit`` leads matching ``where`` that no other transaction holds;
+        :param where, assignments: SQL; :param order: column to take the oldest first
+        :return: the leads updated"""
+        self.env["crm.lead"].flush_model()
+        self.env.cr.execute(SQL("""
+            WITH todo AS (
+                SELECT id FROM crm_lead
+                 WHERE %(where)s
+                 ORDER BY %(order)s
+                 LIMIT %(limit)s
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE crm_lead lead SET %(assignments)s
+              FROM todo
+             WHERE lead.id = todo.id
+         RETURNING lead.id
+        """, where=where, order=SQL.identifier(order), limit=limit, assignments=assignments), log_exceptions=False)
+        leads = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if leads:
+            # what the statement changed: the cache forgets it, what depends on it follows
+            leads.invalidate_recordset(self._sla_sweep_fields)
+            leads.modified(self._sla_sweep_fields)
+        return leads
+
+    def _sla_sweep_state(self, state, limit):
+        """Running SLAs turning ``state``: their state becomes the one ``SLA_THRESHOLDS`` defines."""
+        now = self.env.cr.now()
+        state_sql = sla_state_sql(now)
+        order = dict(SLA_THRESHOLDS)[state]
+        return len(self._sla_sweep_locked_update(
+            sla_state_changes_sql(now, target=state),
+            SQL("sla_state = %s, sla_priority = %s", state_sql, sla_priority_sql(state_sql)), limit, order))
+
+    def _sla_sweep_resume_holds(self, limit):
+        self.env["crm.lead"].flush_model(["sla_resume_date"])
+        self.env.cr.execute(SQL("""
+            SELECT id FROM crm_lead
+             WHERE sla_resume_date <= %s
+             ORDER BY sla_resume_date
+             LIMIT %s
+               FOR UPDATE SKIP LOCKED
+        """, self.env.cr.now(), limit), log_exceptions=False)
+        leads = self.browse([row[0] for row in self.env.cr.fetchall()])
+        leads.write({"sla_hold_until": False, "sla_hold_reason": False})
+        return len(leads)
+
+    def _sla_sweep_escalate(self, limit):
+        """Schedule an activity for the salesperson (else the team leader) of leads that became overdue."""
+        now = self.env.cr.now()
+        leads = self._sla_sweep_locked_update(
+            SQL("sla_escalation_date <= %s AND sla_state = 'overdue'", now),
+            SQL("sla_escalation_date = NULL, sla_escalated_date = %s", now), limit, "sla_escalation_date")
+        if not leads:
+            return 0
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
+        model_id = self.env["ir.model"]._get_id(self._name)
+        activity_vals = []
+        for lead in leads:
+            user = lead.user_id or lead.team_id.user_id
+            sla = stage_rules.get(lead.stage_id.id, {}).get("sla") or {}
+            activity_type_id = sla.get("activity_type_id") or default_type.id
+            if not user or not activity_type_id:
+                continue
+            activity_vals.append({
+                "res_model_id": model_id, "res_id": lead.id, "activity_type_id": activity_type_id,
+                "user_id": user.id, "date_deadline": fields.Date.context_today(lead.with_user(user)),
+                "summary": _("Overdue in %(stage)s", stage=lead.stage_id.name),
+                "note": escape(_("This lead was due in stage “%(stage)s” on %(deadline)s (UTC).",
+                                 stage=lead.stage_id.name, deadline=lead.sla_deadline)),
+            })
+        if activity_vals:
+            # in batch, as Odoo's own schedulers: no assignment email per activity, the activity
+            # (due today) shows at once in the salesperson's activities
+            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(activity_vals)
+        return len(leads)
+
+    def _sla_sweep_notify_leaders(self, limit):
+        """Notify the team leader of leads still overdue after the stage's further delay."""
+        now = self.env.cr.now()
+        leads = self._sla_sweep_locked_update(
+            SQL("sla_leader_date <= %s AND sla_state = 'overdue'", now),
+            SQL("sla_leader_date = NULL, sla_leader_notified_date = %s", now), limit, "sla_leader_date")
+        for lead in leads.filtered("team_id.user_id"):
+            leader = lead.team_id.user_id
+            lead.message_post(
+                body=_("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
+                       "salesperson: %(user)s.", leader=leader.name, stage=lead.stage_id.name,
+                       deadline=lead.sla_deadline, user=lead.user_id.name or _("nobody")),
+                partner_ids=leader.partner_id.ids, message_type="comment", subtype_xmlid="mail.mt_note")
+        return len(leads)
+
+    @api.model
+    def _sla_sweep_remaining(self):
+        """Leads the sweep has still to process (for the scheduler's progress), by the same
+        conditions as its steps."""
+        now = self.env.cr.now()
+        self.env["crm.lead"].flush_model()
+        self.env.cr.execute(SQL("""
+            SELECT (SELECT count(*) FROM crm_lead WHERE sla_resume_date <= %(now)s)
+                 + (SELECT count(*) FROM crm_lead WHERE %(changes)s)
+                 + (SELECT count(*) FROM crm_lead WHERE sla_escalation_date <= %(now)s AND sla_state = 'overdue')
+                 + (SELECT count(*) FROM crm_lead WHERE sla_leader_date <= %(now)s AND sla_state = 'overdue')
+        """, now=now, changes=sla_state_changes_sql(now)))
+        return self.env.cr.fetchone()[0]
+
+
+def clock_day_start(clock, day):
+    """UTC instant when ``day`` starts on ``clock``'s time zone (False without a day)."""
+    return clock.day_start(day) if day else False

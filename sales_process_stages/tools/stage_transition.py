@@ -1,0 +1,65 @@
+"""What a ``create`` or ``write`` of ``crm.lead`` does to a lead's place in its process.
+
+``crm.lead`` works these out once per call (``_get_stage_transitions``), before anything is
+written, and hands the same list to both steps of the transition: the check
+(``_get_stage_transition_problems``) and the apply (``_apply_stage_transitions``).
+"""
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+# the kinds of transition, most telling first
+CREATED = "created"  # a new lead
+MOVED = "moved"  # to another stage of its pipeline
+WON = "won"  # into a won stage
+LOST = "lost"  # archived while open (or created lost)
+RESTORED = "restored"  # a lost lead made active again
+TRANSFERRED = "transferred"  # to a stage of another pipeline
+UPDATED = "updated"  # same stage and outcome; pipeline, salesperson or hold changed
+
+EMPTY = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class StageTransition:
+    """One lead's transition in one ``create`` or ``write``.
+
+    :ivar lead: the lead (a record of the calling environment)
+    :ivar kind: one of the kinds above
+    :ivar old_stage_id, new_stage_id: stage ids before and after (False: none)
+    :ivar old_team_id, new_team_id: pipeline (sales team) ids before and after
+    :ivar was_active, is_active: open or lost, before and after
+    :ivar vals: the values written on the lead (for a create: its own values)
+    :ivar old: what the concerns follow of the lead before the write, by field name (many2one
+        fields as ids; see ``crm.lead._stage_transition_snapshot_fields``); empty for a create
+    """
+
+    lead: object
+    kind: str
+    old_stage_id: int | bool
+    new_stage_id: int | bool
+    old_team_id: int | bool
+    new_team_id: int | bool
+    was_active: bool
+    is_active: bool
+    vals: MappingProxyType
+    old: MappingProxyType = field(default_factory=lambda: EMPTY)
+
+    @property
+    def stage_changed(self):
+        return self.old_stage_id != self.new_stage_id
+
+    @property
+    def team_changed(self):
+        return self.old_team_id != self.new_team_id
+
+    @property
+    def leaves_stay(self):
+        """The lead's stay in a stage ends: it was open in a stage, and moves, or is lost."""
+        return bool(self.was_active and self.old_stage_id and (self.stage_changed or not self.is_active))
+
+    @property
+    def enters_stay(self):
+        """A stay in a stage starts: the lead is created, moved or restored, open, in a stage."""
+        return bool(self.is_active and self.new_stage_id
+                    and (self.kind in (CREATED, RESTORED) or self.stage_changed))
