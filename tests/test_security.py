@@ -1,0 +1,198 @@
+"""Trust: every rule holds for a salesman over RPC, whatever context the client sends, and the
+checklist lines guard their own state on every path (RPC write, import, form)."""
+
+import json
+import re
+from pathlib import Path
+from unittest.mock import patch
+
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.mail.models.mail_activity import MailActivity
+
+from .common import TestSalesProcessCommon
+
+ADDON = Path(__file__).resolve().parent.parent / "sales_process_stages"
+CONTEXT_KEY = re.compile(r"""context\.get\(\s*["']([a-z_]+)["']|context\[\s*["']([a-z_]+)["']\s*\]""")
+# keys earlier versions honoured (a client may still send them): they must change nothing either
+FORMER_KEYS = {"stage_move_restore", "stage_move_force_reason", "sla_internal", "sps_from_checklist_line"}
+
+
+def addon_context_keys():
+    """Every context key the addon's code reads."""
+    keys = set()
+    for path in ADDON.rglob("*.py"):
+        for match in CONTEXT_KEY.finditer(path.read_text()):
+            keys.add(match.group(1) or match.group(2))
+    return keys
+
+
+@tagged("post_install", "-at_install")
+class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
+
+    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
+        """Call ``model.method`` over JSON-RPC as ``login``: (result, None) or (None, error)."""
+        if getattr(self, "_rpc_login", None) != login:
+            self.authenticate(login, login)
+            self._rpc_login = login
+        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
+            "jsonrpc": "2.0", "method": "call", "id": 1,
+            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+        }), headers={"Content-Type": "application/json"})
+        payload = response.json()
+        if "error" in payload:
+            data = payload["error"]["data"]
+            return None, (data["name"], data["message"])
+        return payload["result"], None
+
+    def _context_value(self, key, lead):
+        return {"stage_move_view_ref": self.stage_offer.id, "default_team_id": lead.team_id.id}.get(
+            key, "Because I say so")
+
+    def test_addon_reads_the_context_keys_this_test_knows(self):
+        keys = addon_context_keys()
+        self.assertTrue(keys, "the pattern finds the keys")
+        self.assertFalse(keys & FORMER_KEYS, "no internal switch is read from the context")
+
+    def test_no_context_key_lets_a_salesman_past_a_rule(self):
+        lead = self._new_leads()  # open mandatory item, no revenue nor customer: refused in Offer
+        History = self.env["crm.lead.stage.history"]
+        __, refused = self._rpc("crm.lead", "write", [lead.ids, {"stage_id": self.stage_offer.id}])
+        self.assertEqual(refused[0], "odoo.exceptions.UserError")
+        self.assertIn("Call the customer", refused[1])
+        self.assertIn("Expected Revenue", refused[1])
+        keys = addon_context_keys() | FORMER_KEYS | {"tracking_disable", "mail_activity_quick_update"}
+        for key in sorted(keys):
+            with self.subTest(key=key):
+                context = {key: self._context_value(key, lead)}
+                __, error = self._rpc("crm.lead", "write", [lead.ids, {"stage_id": self.stage_offer.id}],
+                                      {"context": context})
+                self.assertEqual(error, refused, "refused exactly as without the key")
+                lead.invalidate_recordset()
+                self.assertEqual(lead.stage_id, self.stage_new)
+                # the manager's forced move is no context key either
+                __, error = self._rpc("crm.lead", "action_stage_move_confirm", [lead.ids], {"context": context})
+                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertEqual(lead.stage_id, self.stage_new)
+        # a move that passes: no key skips the history
+        self._complete(lead, self.stage_new)
+        lead.write({"expected_revenue": 500, "partner_id": self.customer.id})
+        stays = History.search_count([("lead_id", "=", lead.id)])
+        context = {key: self._context_value(key, lead) for key in keys if key != "stage_move_view_ref"}
+        __, error = self._rpc("crm.lead", "write", [lead.ids, {"stage_id": self.stage_offer.id}], {"context": context})
+        self.assertIsNone(error)
+        lead.invalidate_recordset()
+        self.assertEqual(lead.stage_id, self.stage_offer)
+        self.assertEqual(History.search_count([("lead_id", "=", lead.id)]), stays + 1, "the new stay is recorded")
+        self.assertEqual(len(lead.checklist_line_ids.filtered(lambda line: line.stage_id == self.stage_offer)), 2)
+
+    def test_force_is_a_managers_right(self):
+        lead = self._new_leads()
+        __, error = self._rpc("crm.lead", "_force_stage_move", [lead.ids, self.stage_offer.id, "x"])
+        self.assertTrue(error, "private methods are not callable over RPC")
+        wizard = self.env["crm.lead.stage.move"].with_user(self.user_sales_salesman).create(
+            {"lead_id": lead.id, "stage_id": self.stage_offer.id, "force_reason": "Because"})
+        __, error = self._rpc("crm.lead.stage.move", "action_force", [wizard.ids])
+        self.assertEqual(error[0], "odoo.exceptions.UserError")
+        lead.invalidate_recordset()
+        self.assertEqual(lead.stage_id, self.stage_new)
+
+    def test_checklist_line_guards_its_state_over_rpc(self):
+        """A salesman cannot tick a line past its rule, nor unlink it from its template."""
+        lead = self._ready_for_closing()
+        contract = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_contract)
+        self.assertTrue(contract.needs_attachment and contract.is_mandatory)
+        contract.user_id = self.user_sales_salesman  # the salesman's own line
+        Line = "crm.lead.checklist.line"
+        for vals in ({"state": "done"}, {"is_mandatory": False}, {"needs_attachment": False},
+                     {"state": "skipped", "skip_reason": "no time"}, {"lead_id": self._new_leads().id},
+                     {"item_id": self.item_call.id}, {"name": "Nothing to do"}, {"activity_id": False},
+                     {"done_user_id": self.user_sales_salesman.id}):
+            with self.subTest(vals=vals):
+                __, error = self._rpc(Line, "write", [contract.ids, vals])
+                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                contract.invalidate_recordset()
+                self.assertEqual((contract.state, contract.is_mandatory, contract.lead_id), ("open", True, lead))
+        __, error = self._rpc(Line, "create", [[{"lead_id": lead.id, "stage_id": self.stage_won.id, "name": "x"}]])
+        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        # nor through an import
+        result, error = self._rpc(Line, "load", [[".id", "state"], [[str(contract.id), "done"]]])
+        self.assertIsNone(error)
+        self.assertFalse(result["ids"])
+        self.assertTrue(result["messages"])
+        contract.invalidate_recordset()
+        self.assertEqual(contract.state, "open")
+        # so the lead still cannot leave the stage forward
+        __, error = self._rpc("crm.lead", "write", [lead.ids, {"stage_id": self.stage_won.id,
+                                                               "date_deadline": str(self._today(5))}])
+        self.assertIn("Attach the signed contract", error[1])
+        # with the file, the plain write is the rule's way: done, its activity done too
+        self.env["ir.attachment"].create({"name": "contract.pdf", "res_model": Line, "res_id": contract.id,
+                                          "raw": b"signed"})
+        activity = contract.activity_id
+        __, error = self._rpc(Line, "write", [contract.ids, {"state": "done"}])
+        self.assertIsNone(error)
+        contract.invalidate_recordset()
+        self.assertEqual((contract.state, contract.done_user_id), ("done", self.user_sales_salesman))
+        self.assertFalse(activity.exists(), "the activity is marked done with its line")
+
+    def test_assignee_without_crm_rights_changes_only_their_work(self):
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        lead.stage_id = self.stage_offer
+        line = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_feasibility)
+        other = self._new_leads()
+        Line = "crm.lead.checklist.line"
+        for vals in ({"lead_id": other.id}, {"user_id": self.user_analyst.id}, {"is_mandatory": False},
+                     {"date_deadline": str(self._today(30))}, {"stage_id": self.stage_new.id}):
+            with self.subTest(vals=vals):
+                __, error = self._rpc(Line, "write", [line.ids, vals], login="user_engineer")
+                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                line.invalidate_recordset()
+                self.assertEqual((line.lead_id, line.user_id, line.is_mandatory), (lead, self.user_engineer, True))
+        __, error = self._rpc(Line, "write", [line.ids, {"note": "Roof fits", "state": "done"}], login="user_engineer")
+        self.assertIsNone(error)
+        line.invalidate_recordset()
+        self.assertEqual((line.state, line.note, line.done_user_id), ("done", "Roof fits", self.user_engineer))
+        # the lead's salesperson may reassign an item: its activity follows
+        price = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_price)
+        __, error = self._rpc(Line, "write", [price.ids, {"user_id": self.user_engineer.id}])
+        self.assertIsNone(error)
+        price.invalidate_recordset()
+        self.assertEqual((price.user_id, price.activity_id.user_id), (self.user_engineer, self.user_engineer))
+
+    def _ready_for_closing(self):
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        lead.stage_id = self.stage_offer
+        self._complete(lead, self.stage_offer)
+        self._plan_activity(lead)
+        lead.stage_id = self.stage_closing
+        return lead
+
+
+@tagged("post_install", "-at_install")
+class TestActivitiesThroughOdoo(TestSalesProcessCommon):
+
+    def test_other_modules_see_every_checklist_activity(self):
+        """Checklist activities go through mail.activity.create, in batch: an override of it
+        (another module's, an automation rule on activities) sees each one."""
+        seen = []
+        create = MailActivity.create
+
+        def spy(self, vals_list):
+            activities = create(self, vals_list)
+            seen.extend(activities.ids)
+            return activities
+
+        with patch.object(MailActivity, "create", spy):
+            leads = self._new_leads(20, expected_revenue=10, partner_id=self.customer.id)
+            self._complete(leads, self.stage_new)
+            leads.write({"stage_id": self.stage_offer.id})
+        lines = leads.checklist_line_ids.filtered("activity_id")
+        self.assertEqual(len(lines), 20 * 3)
+        self.assertEqual(set(lines.activity_id.ids) - set(seen), set())
+        activity = lines.activity_id[:1]
+        # Odoo's own stored fields, from the ORM
+        self.assertEqual(activity.res_name, self.env["crm.lead"].browse(activity.res_id).display_name)
+        self.assertEqual(activity.user_tz, activity.user_id.tz)
