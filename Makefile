@@ -7,5 +7,5 @@ run:  ## serve the demo database sales_process_demo on http://localhost:$${PORT:
 test:  ## lint, install, tests, smoke test, in a throwaway database
 	@bash scripts/test.sh
 
-bench:  ## the addon's cost against plain crm on N leads (N=10000, CHECK=1, REPEATS=5, ONLY=...)
+bench:  ## the addon's cost against plain crm and base_automation rules on N leads (N=10000, CHECK=1, REPEATS=5, ONLY=...)
 	@bash scripts/bench.sh

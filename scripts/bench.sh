@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: what the addon costs, measured against plain crm on the same data (issue #7).
+# `make bench`: what the addon costs, measured against plain crm and against Odoo's own automation
+# rules doing the same work, on the same data (issue #7).
 #
-# Builds (or reuses) two databases with the same N leads: bench_plain_<N> (crm) and
-# bench_addon_<N> (crm + sales_process_stages, configured), both from the template
+# Builds (or reuses) three databases with the same N leads: bench_plain_<N> (crm),
+# bench_auto_<N> (crm + base_automation, the playbook's activities as automation rules) and
+# bench_addon_<N> (crm + sales_process_stages, configured), all from the template
 # bench_template (crm, no demo data; created the first time). Then scripts/bench.py measures
-# both in one process and prints the table; the results go to bench-results-<N>.json.
+# the three in one process and prints the table; the results go to bench-results-<N>.json.
 #
 #   N=100000 make bench            another number of leads (default 10000)
 #   REPEATS=9 make bench           repeats per measurement (default 5; the median is reported)
@@ -13,7 +15,8 @@
 #   ONLY=kanban,form make bench    some scenarios only
 #
 # A database is reused when its data stamp (N and the generator's version) matches; the addon
-# database is updated (-u) first when the addon's code changed since.
+# database is updated (-u) first when the addon's code changed since. The automation database
+# depends on Odoo's code and bench.py only (bump bench.py's DATA_VERSION when its rules change).
 set -euo pipefail
 SECONDS=0
 _t0=$SECONDS
@@ -36,6 +39,7 @@ done
 
 TEMPLATE=bench_template
 PLAIN=bench_plain_$N
+AUTO=bench_auto_$N
 ADDON=bench_addon_$N
 STAMP_KEY=sales_process_stages.bench_stamp
 HASH_KEY=sales_process_stages.bench_addon_hash
@@ -89,9 +93,9 @@ else
   echo "[bench] $TEMPLATE exists" >&2
 fi
 
-# --- the two databases ----------------------------------------------------------------
+# --- the three databases --------------------------------------------------------------
 want=$("$PY" scripts/bench.py stamp --leads "$N")
-build_db() {  # build_db DB addon|plain
+build_db() {  # build_db DB plain|automation|addon
   local db=$1 kind=$2 log="$LOGDIR/$1.log"
   if [[ -z $REBUILD && $(param "$db" "$STAMP_KEY") == "$want" ]]; then
     if [[ $kind == addon && $(param "$db" "$HASH_KEY") != "$(addon_hash)" ]]; then
@@ -109,18 +113,23 @@ build_db() {  # build_db DB addon|plain
     odoo_step "$log" -d "$db" -i "$MODULE" --without-demo=all || { drop_db "$db"; return 1; }
     "$PY" scripts/bench.py load -d "$db" --leads "$N" --addon || { drop_db "$db"; return 1; }
     set_param "$db" "$HASH_KEY" "$(addon_hash)"
+  elif [[ $kind == automation ]]; then
+    odoo_step "$log" -d "$db" -i base_automation --without-demo=all || { drop_db "$db"; return 1; }
+    "$PY" scripts/bench.py load -d "$db" --leads "$N" --automation || { drop_db "$db"; return 1; }
   else
     "$PY" scripts/bench.py load -d "$db" --leads "$N" || { drop_db "$db"; return 1; }
   fi
 }
 phase "database $PLAIN (crm)"
 build_db "$PLAIN" plain
+phase "database $AUTO (crm + base_automation)"
+build_db "$AUTO" automation
 phase "database $ADDON (crm + $MODULE)"
 build_db "$ADDON" addon
 
 # --- measure ---------------------------------------------------------------------------
 phase "measure ($REPEATS repeats)"
-run_args=(--plain "$PLAIN" --addon "$ADDON" --repeats "$REPEATS" --json "$ROOT/bench-results-$N.json")
+run_args=(--plain "$PLAIN" --auto "$AUTO" --addon "$ADDON" --repeats "$REPEATS" --json "$ROOT/bench-results-$N.json")
 [[ -n $CHECK ]] && run_args+=(--check)
 [[ -n ${ONLY:-} ]] && run_args+=(--only "$ONLY")
 rc=0

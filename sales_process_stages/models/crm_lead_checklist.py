@@ -33,7 +33,10 @@ class CrmLead(models.Model):
     def _compute_checklist_progress(self):
         # saved leads: counted in one grouped read (a mass move recomputes thousands of leads with
         # their lines); leads being edited in a form (new records) from their lines in memory
-        saved = self.filtered(lambda lead: isinstance(lead.id, int))
+        # only stages with mandatory items have progress: none to count in pipelines nobody configured
+        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        saved = self.filtered(lambda lead: isinstance(lead.id, int)
+                              and stage_rules.get(lead.stage_id.id, {}).get("mandatory_item_ids"))
         counts = defaultdict(lambda: [0, 0])  # (lead id, stage id): [mandatory lines, done or skipped]
         if saved:
             for lead, stage, state, count in self.env["crm.lead.checklist.line"].sudo()._read_group(
@@ -43,7 +46,7 @@ class CrmLead(models.Model):
                 if state != "open":
                     counts[lead.id, stage.id][1] += count
         for lead in self:
-            if isinstance(lead.id, int):
+            if isinstance(lead.id, int) or not lead.checklist_line_ids:
                 total, done = counts.get((lead.id, lead.stage_id.id), (0, 0))
             else:
                 lines = lead.checklist_line_ids.filtered(

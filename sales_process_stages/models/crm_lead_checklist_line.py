@@ -27,9 +27,10 @@ class CrmLeadChecklistLine(models.Model):
     # down searches already made on one of those.
     lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade")
     lead_name = fields.Char(related="lead_id.name", string="Lead Name")
-    company_id = fields.Many2one(related="lead_id.company_id", store=True)
+    # computed before the insert (a mass move inserts thousands of lines: no UPDATE after it)
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, precompute=True)
     stage_id = fields.Many2one("crm.stage", required=True, ondelete="cascade")
-    stage_sequence = fields.Integer(related="stage_id.sequence", string="Stage Sequence", store=True)
+    stage_sequence = fields.Integer(related="stage_id.sequence", string="Stage Sequence", store=True, precompute=True)
     item_id = fields.Many2one("crm.stage.checklist.item", string="Template Item", ondelete="set null", index=True)
     # copied from the template when the lead enters the stage: editing the template never rewrites them
     name = fields.Char("Item", required=True, translate=True)

@@ -55,7 +55,7 @@ class CrmLead(models.Model):
         if closing or opening:
             History._write_stays(closing, {entry_type: self.browse(ids) for entry_type, ids in opening.items()})
         if owner_changed:
-            History._sync_open_stays(self.browse(owner_changed), owner=True)
+            History._sync_open_stay_owners_later(self.browse(owner_changed))
         if holds_started:
             History._record_holds_started(self.browse(holds_started))
         if holds_ended:

@@ -388,6 +388,8 @@ class CrmLead(models.Model):
         """Planned activities of the leads changed: leads in stages whose clock waits for planned
         activities get their deadline again."""
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        if not any(rule["sla"] and rule["sla"]["activity_aware"] for rule in stage_rules.values()):
+            return
         leads = self.sudo().exists().filtered(
             lambda lead: lead.sla_state != "none"
             and ((stage_rules.get(lead.stage_id.id) or {}).get("sla") or {}).get("activity_aware"))

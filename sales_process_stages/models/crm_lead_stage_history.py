@@ -118,6 +118,29 @@ class CrmLeadStageHistory(models.Model):
         self.invalidate_model()
         self.env["crm.lead"].invalidate_model(["stage_history_ids"])
 
+    # leads whose open stay is to follow their salesperson and team: {lead id}, per transaction
+    _pending_owners_key = "sales_process_stages.stay_owners"
+
+    @api.model
+    def _sync_open_stay_owners_later(self, leads):
+        """The leads' open stays follow their new salesperson and team, once per transaction:
+        before the stays are next read or written (``flush_model``), at the latest before the
+        commit. Odoo's assignment writes the salesperson lead by lead: a statement each would
+        make it cost a query per lead more than in plain Odoo."""
+        pending = self.env.cr.precommit.data.setdefault(self._pending_owners_key, set())
+        if not pending:
+            self.env.cr.precommit.add(self._sync_pending_owners)
+        pending.update(leads.ids)
+
+    def _sync_pending_owners(self):
+        lead_ids = self.env.cr.precommit.data.pop(self._pending_owners_key, None)
+        if lead_ids:
+            self._sync_open_stays(self.env["crm.lead"].sudo().browse(lead_ids).exists(), owner=True)
+
+    def flush_model(self, fnames=None):
+        self._sync_pending_owners()
+        return super().flush_model(fnames)
+
     def _get_open_stays(self, lead_ids):
         return self.sudo().search([("lead_id", "in", list(lead_ids)), ("date_out", "=", False)])
 
