@@ -132,3 +132,51 @@ check_odoo_log() {
     return 1
   fi
 }
+
+# odoo_tests_check LOG RC [MODULE]: judges a `--test-enable --stop-after-init` run of Odoo
+# from its log and exit status RC. Prints Odoo's summary, the failed tests and the skipped
+# ones; fails when RC is not 0, when a test failed, erred or was skipped, when the summary
+# is missing, when no test of MODULE (default crm) ran, or on any other line
+# check_odoo_log rejects.
+odoo_tests_check() {
+  local log=$1 rc=$2 mod=${3:-crm} ts='^[0-9-]+ [0-9:,]+ [0-9]+' summary ran post bad skipped ok=0
+  summary=$(grep -E "$ts [A-Z]+ [^ ]+ odoo\.tests\.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests when loading database" "$log" \
+    | tail -n 1 | sed -E 's/.* odoo\.tests\.result: //; s/ +$//') || true
+  ran=$(grep -cE "$ts INFO [^ ]+ odoo\.addons\.$mod\.tests\.[A-Za-z0-9_.]+: Starting " "$log") || true
+  post=$(grep -E "$ts INFO [^ ]+ odoo\.service\.server: [0-9]+ post-tests in " "$log" | tail -n 1 \
+    | sed -E 's/.* odoo\.service\.server: //; s/ +$//') || true
+  echo "[test] odoo: ${summary:-no summary line}; $ran tests of $mod started${post:+; $post}" >&2
+  if ((rc == 124 || rc == 137)); then
+    echo "[test] odoo timed out (exit $rc)" >&2; ok=1
+  elif ((rc != 0)); then
+    echo "[test] odoo exited with status $rc" >&2; ok=1
+  fi
+  if [[ -z $summary ]]; then
+    tail -n 40 "$log" >&2
+    echo "[test] no test summary in $log (did Odoo crash?)" >&2; ok=1
+  elif [[ ! $summary =~ ^0\ failed,\ 0\ error ]]; then
+    ok=1
+  fi
+  if ((ran == 0)); then echo "[test] no test of $mod ran" >&2; ok=1; fi
+  # each FAIL/ERROR report of a test, with the last line of its traceback (the assertion)
+  bad=$(awk '
+    function flush() { if (head != "") print head (last != "" ? "\n    " last : ""); head = last = "" }
+    /^[0-9-]+ [0-9:,]+ [0-9]+ / {
+      flush()
+      if ($4 ~ /^(ERROR|CRITICAL)$/ && $7 ~ /^(FAIL|ERROR):$/) { head = $0; sub(/^([^ ]+ ){5}/, "", head) }
+      next
+    }
+    head != "" && NF { last = $0; sub(/^ +/, "", last) }
+    END { flush() }' "$log")
+  if [[ -n $bad ]]; then
+    printf '[test] failed tests (%s):\n%s\n' "$(grep -c '^[^ ]' <<<"$bad")" "$bad" >&2; ok=1
+  fi
+  skipped=$(grep -E "$ts INFO [^ ]+ [^ ]+: skipped " "$log" | sed -E 's/^[0-9-]+ [0-9:,]+ [0-9]+ [A-Z]+ [^ ]+ //') || true
+  if [[ -n $skipped ]]; then
+    printf '[test] skipped tests (%s):\n%s\n' "$(wc -l <<<"$skipped")" "$skipped" >&2; ok=1
+  fi
+  # other errors (outside the tests' own FAIL/ERROR reports), warnings of the addon
+  if [[ -z $bad ]]; then check_odoo_log "$log" || ok=1; fi
+  ((ok == 0)) || echo "[test] log: $log" >&2
+  return "$ok"
+}

@@ -74,3 +74,29 @@ class TestPerformance(TestSalesProcessCommon):
         self.stage_offer.write({"require_next_activity": True})
         self.assertTrue(self.env["crm.stage"]._get_process_rules()["stages"][self.stage_offer.id][
             "require_next_activity"], "a configuration change clears the cache")
+
+    def test_rules_cache_follows_every_change_and_is_read_only(self):
+        """One place clears the cached rules: stages, items, teams; created, changed, archived, deleted."""
+        Stage = self.env["crm.stage"]
+        rules = Stage._get_process_rules()
+        with self.assertRaises(TypeError, msg="the cached value is shared: read-only"):
+            rules["stages"][self.stage_new.id]["item_ids"] = ()
+        self.item_brochure.active = False
+        self.assertEqual(Stage._get_process_rules()["stages"][self.stage_new.id]["item_ids"], (self.item_call.id,))
+        self.item_call.unlink()
+        self.assertFalse(Stage._get_process_rules()["stages"][self.stage_new.id]["item_ids"])
+        team = self.env["crm.team"].create({"name": "Strict", "allow_move_back": False, "own_stages_only": True})
+        self.assertIn(team.id, Stage._get_process_rules()["teams"])
+        self.assertIn(team.id, Stage._get_process_rules()["own_stages_teams"])
+        Stage._get_process_rules()
+        team.active = False  # its leads keep their pipeline's rules, read again
+        self.assertGreater(self._queries(Stage._get_process_rules), 0, "archiving clears the cache")
+        self.assertEqual(self._queries(Stage._get_process_rules), 0)
+        team.active = True
+        team.unlink()
+        self.assertNotIn(team.id, Stage._get_process_rules()["teams"])
+        self.assertNotIn(team.id, Stage._get_process_rules()["own_stages_teams"])
+        stage = Stage.create({"name": "Extra", "team_id": self.team_process.id})
+        self.assertIn(stage.id, Stage._get_process_rules()["stages"])
+        stage.unlink()
+        self.assertNotIn(stage.id, Stage._get_process_rules()["stages"])

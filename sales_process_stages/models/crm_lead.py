@@ -63,17 +63,17 @@ class CrmLead(models.Model):
         return leads
 
     def write(self, vals):
-        return self._write_stage_transitions(vals)
+        transitions = self._get_stage_transitions(vals)
+        if not transitions:
+            return super().write(vals)
+        return self._write_stage_transitions(vals, transitions)
 
-    def _write_stage_transitions(self, vals, force_reason=None):
-        """``write`` with its transition: check, write, apply.
+    def _write_stage_transitions(self, vals, transitions, force_reason=None):
+        """``write`` with its transitions: check, write, apply.
 
         :param force_reason: a sales manager's forced move (``_force_stage_move``): the check's
             problems are recorded in the chatter with this reason instead of refusing the write
         """
-        transitions = self._get_stage_transitions(vals)
-        if not transitions:
-            return super().write(vals)
         self._check_stage_transitions(transitions, force_reason=force_reason)
         vals = self._prepare_stage_transition_vals(transitions, vals)
         res = super().write(vals)
@@ -211,6 +211,7 @@ class CrmLead(models.Model):
 
     def _apply_stage_transitions(self, transitions):
         """The apply step, after the write (or the create), in batch: each concern does its part."""
+        return None
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -247,7 +248,11 @@ class CrmLead(models.Model):
         reason = (reason or "").strip()
         if not reason:
             raise UserError(_("Say why the move is forced."))
-        return self._write_stage_transitions({"stage_id": stage.id}, force_reason=reason)
+        vals = {"stage_id": stage.id}
+        transitions = self._get_stage_transitions(vals)
+        if not transitions:
+            return super().write(vals)
+        return self._write_stage_transitions(vals, transitions, force_reason=reason)
 
     # ------------------------------------------------------------
     # DEMO

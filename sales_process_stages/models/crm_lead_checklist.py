@@ -101,11 +101,12 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     def _apply_stage_transitions(self, transitions):
-        super()._apply_stage_transitions(transitions)
+        res = super()._apply_stage_transitions(transitions)
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         entering = [t for t in transitions if t.enters_stay and stage_rules.get(t.new_stage_id, {}).get("item_ids")]
         if entering:
             self._checklist_enter_stages(entering, stage_rules)
+        return res
 
     def _checklist_enter_stages(self, transitions, stage_rules):
         """Give the leads the checklist of the stage they entered (the lines they do not have

@@ -199,7 +199,7 @@ class CrmLeadChecklistLine(models.Model):
     def _mark_done(self):
         """The lines' activities were marked done (``mail.activity._action_done``, which checked
         the rule with the files given with the feedback): the lines are done."""
-        super(CrmLeadChecklistLine, self.sudo()).write(
+        return super(CrmLeadChecklistLine, self.sudo()).write(
             {"state": "done", "done_date": fields.Datetime.now(), "done_user_id": self.env.uid})
 
     def _check_attachment(self, extra_attachment=False):

@@ -33,8 +33,9 @@ class CrmLead(models.Model):
         return vals
 
     def _apply_stage_transitions(self, transitions):
-        super()._apply_stage_transitions(transitions)
+        res = super()._apply_stage_transitions(transitions)
         for probability, lead_ids in self._get_fixed_probabilities(transitions).items():
             leads = self.browse(lead_ids).filtered(lambda lead, value=probability: lead.probability != value)
             if leads:
                 leads.write({"probability": probability})
+        return res

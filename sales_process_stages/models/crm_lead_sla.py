@@ -151,9 +151,9 @@ class CrmLead(models.Model):
                 "sla_hold_until", "sla_hold_start", "sla_hold_reason"]
 
     def _check_stage_transitions(self, transitions, force_reason=None):
-        held = [t.lead for t in transitions if t.vals.get("sla_hold_until")]
-        if held:
-            self.browse([lead.id for lead in held])._sla_check_hold(transitions[0].vals)
+        for transition in transitions:
+            if transition.vals.get("sla_hold_until"):
+                transition.lead._sla_check_hold(transition.vals)
         return super()._check_stage_transitions(transitions, force_reason=force_reason)
 
     def _prepare_stage_transition_vals(self, transitions, vals):
@@ -176,7 +176,7 @@ class CrmLead(models.Model):
         """A stay that starts restarts the clock; one that ends stops it; a hold, a new pipeline
         (another calendar) count the budget again. Leads without SLA nor hold, before and after
         (pipelines nobody configured), cost nothing."""
-        super()._apply_stage_transitions(transitions)
+        res = super()._apply_stage_transitions(transitions)
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         reset, recompute, closed = [], [], []
         for transition in transitions:
@@ -197,6 +197,7 @@ class CrmLead(models.Model):
             self.browse(closed)._sla_recompute(sync=False)
         if recompute:
             self.browse(recompute)._sla_recompute()
+        return res
 
     # ------------------------------------------------------------
     # SLA: computing the time budget of the stays
