@@ -112,8 +112,8 @@ class CrmLeadChecklistLine(models.Model):
             return
         locked = set(vals) - WORK_FIELDS - PLANNING_FIELDS
         if locked:
-            names = ", ".join(sorted(self._fields[name]._description_string(self.env) for name in locked
-                                     if name in self._fields))
+            labels = self.fields_get(sorted(locked & set(self._fields)), ["string"])
+            names = ", ".join(sorted(label["string"] for label in labels.values()))
             raise UserError(_(
                 "A checklist item's %(fields)s come from its stage and its lead: they cannot be changed.",
                 fields=names or ", ".join(sorted(locked))))

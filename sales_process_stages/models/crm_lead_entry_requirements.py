@@ -139,6 +139,15 @@ class CrmLead(models.Model):
                 names.update((stage.id, stage.display_name) for stage in Stage.browse(stage_ids))
             return names.get(stage_id) or Stage.browse(stage_id).display_name
 
+        labels = {}  # field name: its label in the user's language (read for a refused move only)
+
+        def label(name):
+            if name not in labels:
+                labels.update((fname, desc["string"]) for fname, desc in self.fields_get(
+                    list({f for t in entering for f in stage_rules[t.new_stage_id]["required_fields"]}),
+                    ["string"]).items())
+            return labels[name]
+
         needs_activity = [t.lead for t in entering if stage_rules[t.new_stage_id]["require_next_activity"]]
         planned = self._get_planned_next_activity_leads(needs_activity) if needs_activity else set()
         next_stages = {}
@@ -166,7 +175,7 @@ class CrmLead(models.Model):
                         next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
             # fields required to enter, with the values the lead will have
             missing = [
-                lead._fields[name]._description_string(self.env)
+                label(name)
                 for name in new_rules["required_fields"]
                 if lead._is_stage_value_missing(name, transition.vals)
             ]
