@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from unittest.mock import patch
 
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.mail.models.mail_activity import MailActivity
@@ -196,3 +197,40 @@ class TestActivitiesThroughOdoo(TestSalesProcessCommon):
         # Odoo's own stored fields, from the ORM
         self.assertEqual(activity.res_name, self.env["crm.lead"].browse(activity.res_id).display_name)
         self.assertEqual(activity.user_tz, activity.user_id.tz)
+
+
+@tagged("post_install", "-at_install")
+class TestChecklistLinePaths(TestSalesProcessCommon):
+    """The line's rules hold through a server action and a mass edit too (the ORM's own paths)."""
+
+    def _lines(self, leads, item):
+        return leads.checklist_line_ids.filtered(lambda line: line.item_id == item)
+
+    def test_server_action_and_mass_edit(self):
+        leads = self._new_leads(3, expected_revenue=10, partner_id=self.customer.id)
+        self._complete(leads, self.stage_new)
+        leads.write({"stage_id": self.stage_offer.id})
+        self._complete(leads, self.stage_offer)
+        self._plan_activity(leads)
+        leads.write({"stage_id": self.stage_closing.id})
+        contracts = self._lines(leads, self.item_contract)
+        contracts.user_id = self.user_sales_salesman
+        action = self.env["ir.actions.server"].create({
+            "name": "Tick the contracts", "model_id": self.env["ir.model"]._get_id("crm.lead.checklist.line"),
+            "state": "object_write", "update_path": "state", "evaluation_type": "value", "value": "done",
+        })
+        with self.assertRaises(UserError) as error:
+            action.with_user(self.user_sales_salesman).with_context(
+                active_model="crm.lead.checklist.line", active_ids=contracts.ids).run()
+        self.assertIn("Attach a file", str(error.exception))
+        self.assertEqual(set(contracts.mapped("state")), {"open"})
+        # a mass edit of the mandatory flag, as a salesman: refused for the batch, nothing written
+        with self.assertRaises(UserError):
+            contracts.with_user(self.user_sales_salesman).write({"is_mandatory": False})
+        self.assertEqual(set(contracts.mapped("is_mandatory")), {True})
+        # as an assignee without CRM rights: their own lines only, and only their work
+        engineer = self.env(user=self.user_engineer)
+        others = self._lines(leads, self.item_price)
+        with self.assertRaises(AccessError):
+            engineer["crm.lead.checklist.line"].browse(others.ids).write({"state": "done"})
+        self.assertEqual(set(others.mapped("state")), {"done"}, "ticked by _complete, untouched")
