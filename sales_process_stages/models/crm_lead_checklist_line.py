@@ -14,7 +14,8 @@ WORK_FIELDS = frozenset({"state", "skip_reason", "note"})
 class CrmLeadChecklistLine(models.Model):
     _name = "crm.lead.checklist.line"
     _description = "Lead Checklist Line"
-    _order = "stage_sequence, stage_id, sequence, id"
+    # no join: the stage order is stored on the line (a form reads its lead's lines in this order)
+    _order = "stage_sequence, sequence, id"
     _rec_name = "name"
     # written by thousands when leads enter a stage: who did an item and when are done_user_id and
     # done_date, when it was given is the lead's stage history (no create/write user and date: two
