@@ -228,6 +228,35 @@ class TestLoss(TestSalesProcessCommon):
         self.assertLessEqual(counts[100] - counts[10], 3, counts)
 
 
+    def test_lost_lead_cancels_its_open_items_restore_reopens_them(self):
+        """A lost lead leaves nobody with work on it: its open items are cancelled (Odoo deletes its
+        activities); restoring it reopens them with new activities."""
+        leads = self._new_leads(2, expected_revenue=10, partner_id=self.customer.id)
+        self._complete(leads, self.stage_new)
+        leads.write({"stage_id": self.stage_offer.id})
+        lead = leads[0]
+        engineer_line = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_feasibility)
+        Line = self.env["crm.lead.checklist.line"].with_user(self.user_engineer)
+        self.assertIn(engineer_line, Line.search([("state", "=", "open")]))
+        done = lead.checklist_line_ids.filtered(lambda line: line.state == "done")
+        leads.action_set_lost(lost_reason_id=self.reason_competitor.id, lost_competitor_name="X")
+        lines = leads.checklist_line_ids
+        self.assertEqual(set((lines - done - leads[1].checklist_line_ids.filtered(
+            lambda line: line.state == "done")).mapped("state")), {"cancelled"})
+        self.assertEqual(set(done.mapped("state")), {"done"}, "what was done stays done")
+        self.assertFalse(lines.activity_id)
+        self.assertNotIn(engineer_line, Line.search([("state", "=", "open")]), "not in the assignee's work")
+        with self.assertRaises(UserError, msg="only restoring the lead reopens them"):
+            engineer_line.with_user(self.user_engineer).write({"state": "open"})
+        lead.action_unarchive()
+        self.assertEqual(engineer_line.state, "open")
+        self.assertTrue(engineer_line.activity_id)
+        self.assertEqual(engineer_line.activity_id.user_id, self.user_engineer)
+        self.assertEqual(engineer_line.date_deadline, self._today(2))
+        self.assertEqual(set(leads[1].checklist_line_ids.mapped("state")) - {"done"}, {"cancelled"})
+        self.assertEqual(lead.checklist_progress, 0.0, "its open mandatory items count again")
+
+
 @tagged("post_install", "-at_install")
 class TestStageConversion(TestSalesProcessCommon):
     """Reporting: of the leads that reached a stage, how many were won, how many lost."""

@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from odoo import _, api, fields, models
 
-from ..tools.stage_transition import MOVED, WON
+from ..tools.stage_transition import LOST, MOVED, RESTORED, WON
 
 
 class CrmLead(models.Model):
@@ -43,7 +43,7 @@ class CrmLead(models.Model):
                     [("lead_id", "in", saved.ids), ("is_mandatory", "=", True)],
                     ["lead_id", "stage_id", "state"], ["__count"]):
                 counts[lead.id, stage.id][0] += count
-                if state != "open":
+                if state in ("done", "skipped"):
                     counts[lead.id, stage.id][1] += count
         for lead in self:
             if isinstance(lead.id, int) or not lead.checklist_line_ids:
@@ -51,7 +51,7 @@ class CrmLead(models.Model):
             else:
                 lines = lead.checklist_line_ids.filtered(
                     lambda line, stage=lead.stage_id: line.is_mandatory and line.stage_id == stage)
-                total, done = len(lines), len(lines.filtered(lambda line: line.state != "open"))
+                total, done = len(lines), len(lines.filtered(lambda line: line.state in ("done", "skipped")))
             lead.checklist_mandatory_total = total
             lead.checklist_mandatory_done = done
             lead.checklist_progress = 100.0 * done / total if total else 0.0
@@ -103,10 +103,42 @@ class CrmLead(models.Model):
     def _apply_stage_transitions(self, transitions):
         res = super()._apply_stage_transitions(transitions)
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        lost = [t.lead.id for t in transitions if t.kind == LOST and t.was_active]
+        if lost:
+            self._checklist_cancel_open_lines(lost)
+        restored = [t.lead.id for t in transitions if t.kind == RESTORED]
+        if restored:
+            self._checklist_reopen_cancelled_lines(restored)
         entering = [t for t in transitions if t.enters_stay and stage_rules.get(t.new_stage_id, {}).get("item_ids")]
         if entering:
             self._checklist_enter_stages(entering, stage_rules)
         return res
+
+    def _checklist_cancel_open_lines(self, lead_ids):
+        """A lost lead's open items are cancelled with it (Odoo deletes its activities): no one is
+        left with work on a deal that is over."""
+        lines = self.env["crm.lead.checklist.line"].sudo().search([("lead_id", "in", lead_ids), ("state", "=", "open")])
+        if lines:
+            lines.write({"state": "cancelled"})
+
+    def _checklist_reopen_cancelled_lines(self, lead_ids):
+        """A restored lead's cancelled items are open again, with new activities due as if the
+        lead entered their stage now."""
+        lines = self.env["crm.lead.checklist.line"].sudo().search([("lead_id", "in", lead_ids),
+                                                                   ("state", "=", "cancelled")])
+        if not lines:
+            return
+        now = self.env.cr.now()
+        lines.write({"state": "open"})
+        rows = [(line.lead_id.with_env(self.env), line.item_id, line.user_id.id) for line in lines]
+        deadlines = {item: item._get_deadline(now) for item in lines.item_id}
+        activity_ids = self._checklist_schedule_activities(
+            [row for row in rows if row[1].activity_type_id], deadlines)
+        for line in lines:
+            vals = {"activity_id": activity_ids.get((line.lead_id.id, line.item_id.id), False)}
+            if line.item_id:
+                vals["date_deadline"] = deadlines[line.item_id]
+            line.write(vals)
 
     def _checklist_enter_stages(self, transitions, stage_rules):
         """Give the leads the checklist of the stage they entered (the lines they do not have
@@ -142,30 +174,7 @@ class CrmLead(models.Model):
                 rows.append((lead, item, responsibles[key]))
         if not rows:
             return
-        model_id = self.env["ir.model"]._get_id(self._name)
-        activity_rows = [row for row in rows if row[1].activity_type_id]
-        Activity = self.env["mail.activity"]
-        if len({lead.id for lead, __, __ in rows}) > 1:
-            Activity = Activity.with_context(mail_activity_quick_update=True)
-        # the assignees follow the leads first, one call per assignee: mail.activity.create
-        # subscribes each assignee to the list of its activities' records, which repeats a lead
-        # given several items of one assignee (and the followers' insert would fail on the repeat)
-        lead_ids_by_user = defaultdict(set)
-        for lead, __, user_id in activity_rows:
-            lead_ids_by_user[user_id].add(lead.id)
-        Users = self.env["res.users"].sudo()
-        for user_id, lead_ids in lead_ids_by_user.items():
-            self.browse(lead_ids).sudo().message_subscribe(partner_ids=Users.browse(user_id).partner_id.ids)
-        activities = Activity.create([{
-            "res_model_id": model_id,
-            "res_id": lead.id,
-            "activity_type_id": item.activity_type_id.id,
-            "summary": item.name,
-            "note": escape(item.description) if item.description else False,
-            "date_deadline": deadlines[item],
-            "user_id": user_id,
-        } for lead, item, user_id in activity_rows])
-        activity_ids = dict(zip(((lead.id, item.id) for lead, item, __ in activity_rows), activities.ids, strict=True))
+        activity_ids = self._checklist_schedule_activities([row for row in rows if row[1].activity_type_id], deadlines)
         lines = Line.create([{
             "lead_id": lead.id,
             "stage_id": item.stage_id.id,
@@ -180,3 +189,35 @@ class CrmLead(models.Model):
             "activity_id": activity_ids.get((lead.id, item.id), False),
         } for lead, item, user_id in rows])
         lines._copy_template_translations()
+
+    def _checklist_schedule_activities(self, rows, deadlines):
+        """Schedule the items' activities through ``mail.activity.create``, in batch.
+
+        :param rows: [(lead, item, responsible id)] of items with an activity type
+        :param deadlines: {item: due date}
+        :return: {(lead id, item id): activity id}
+        """
+        if not rows:
+            return {}
+        # the assignees follow the leads first, one call per assignee: mail.activity.create
+        # subscribes each assignee to the list of its activities' records, which repeats a lead
+        # given several items of one assignee (and the followers' insert would fail on the repeat)
+        lead_ids_by_user = defaultdict(set)
+        for lead, __, user_id in rows:
+            lead_ids_by_user[user_id].add(lead.id)
+        Users = self.env["res.users"].sudo()
+        for user_id, lead_ids in lead_ids_by_user.items():
+            self.browse(lead_ids).sudo().message_subscribe(partner_ids=Users.browse(user_id).partner_id.ids)
+        Activity = self.env["mail.activity"]
+        if len({lead.id for lead, __, __ in rows}) > 1:
+            Activity = Activity.with_context(mail_activity_quick_update=True)
+        activities = Activity.create([{
+            "res_model_id": self.env["ir.model"]._get_id(self._name),
+            "res_id": lead.id,
+            "activity_type_id": item.activity_type_id.id,
+            "summary": item.name,
+            "note": escape(item.description) if item.description else False,
+            "date_deadline": deadlines[item],
+            "user_id": user_id,
+        } for lead, item, user_id in rows])
+        return dict(zip(((lead.id, item.id) for lead, item, __ in rows), activities.ids, strict=True))

@@ -43,8 +43,9 @@ class CrmLeadChecklistLine(models.Model):
     user_id = fields.Many2one("res.users", string="Responsible", index=True)
     date_deadline = fields.Date("Due Date")
     state = fields.Selection(
-        [("open", "To Do"), ("done", "Done"), ("skipped", "Skipped")],
-        string="Status", required=True, default="open")
+        [("open", "To Do"), ("done", "Done"), ("skipped", "Skipped"), ("cancelled", "Cancelled")],
+        string="Status", required=True, default="open",
+        help="Cancelled: open when the lead was lost; restoring the lead reopens it.")
     done_date = fields.Datetime("Done On", readonly=True)
     done_user_id = fields.Many2one("res.users", string="Done By", readonly=True)
     skip_reason = fields.Char()
@@ -92,6 +93,8 @@ class CrmLeadChecklistLine(models.Model):
         activities = changing.activity_id.sudo()
         if state == "open":
             extra = {"done_date": False, "done_user_id": False, "skip_reason": False}
+        elif state == "cancelled":
+            extra = {"activity_id": False}
         else:
             extra = {"done_date": fields.Datetime.now(), "done_user_id": self.env.uid}
             if state == "skipped":
@@ -102,8 +105,8 @@ class CrmLeadChecklistLine(models.Model):
         if state == "done":
             # the line's activity is done with it (an activity marked done first is done already)
             activities.filtered("active").action_feedback(feedback=_("Checklist item done"))
-        elif state == "skipped":
-            activities.unlink()
+        elif state in ("skipped", "cancelled"):
+            activities.exists().unlink()  # a lost lead's activities are deleted by mail already
         return res
 
     def _check_write_fields(self, vals):
@@ -131,6 +134,11 @@ class CrmLeadChecklistLine(models.Model):
     def _check_state_change(self, state, vals):
         """The rule of each state: done with the file the item needs, skipped only if optional and
         with a reason."""
+        if state == "cancelled" or (state != "cancelled" and "cancelled" in self.mapped("state")):
+            # the lead's loss cancels its open lines and its restore reopens them, nothing else
+            if not self.env.su:
+                raise UserError(_("Cancelled checklist items are those of a lost lead: restore the lead to reopen "
+                                  "them."))
         if state == "done":
             self._check_attachment()
         elif state == "skipped":
