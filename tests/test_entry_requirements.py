@@ -171,6 +171,25 @@ class TestEntryRequirements(TestSalesProcessCommon):
     # ------------------------------------------------------------
 
     @users("user_sales_salesman")
+    def test_loss_or_restore_into_another_stage_runs_its_rules(self):
+        """A write that loses or restores a lead into another stage enters that stage: its rules
+        apply (a restore without a stage goes back to the stage the lead was lost in)."""
+        self.team_process.lost_reason_required = False
+        lead = self._new_leads().with_user(self.user_sales_salesman)
+        for vals in ({"active": False, "stage_id": self.stage_offer.id},):
+            with self.assertRaises(UserError) as error:
+                lead.write(vals)
+            self.assertIn("Expected Revenue", str(error.exception))
+            self.assertIn("Call the customer", str(error.exception))
+        self.assertTrue(lead.active)
+        lead.action_set_lost()
+        with self.assertRaises(UserError) as error:
+            lead.write({"active": True, "stage_id": self.stage_offer.id})
+        self.assertIn("Expected Revenue", str(error.exception))
+        self.assertFalse(lead.active)
+        lead.write({"active": True})
+        self.assertEqual((lead.active, lead.stage_id), (True, self.stage_new), "back where it was lost")
+
     def test_skip_and_back_allowed_by_default(self):
         lead = self._new_leads(user=self.env.user)
         self._complete(lead, self.stage_new)

@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from odoo import _, api, fields, models
 
-from ..tools.stage_transition import LOST, MOVED, RESTORED, WON
+from ..tools.stage_transition import LOST, RESTORED
 
 
 class CrmLead(models.Model):
@@ -74,7 +74,8 @@ class CrmLead(models.Model):
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         leaving = [
             t for t in transitions
-            if t.kind in (MOVED, WON) and t.old_stage_id in stage_rules and t.new_stage_id in stage_rules
+            if t.is_stage_move and not t.team_changed and t.old_stage_id in stage_rules
+            and t.new_stage_id in stage_rules
             and stage_rules[t.old_stage_id]["mandatory_item_ids"]
             and self._is_forward(stage_rules, t.old_stage_id, t.new_stage_id)
         ]

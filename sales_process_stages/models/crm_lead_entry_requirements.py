@@ -7,7 +7,7 @@ from lxml import etree
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.stage_transition import CREATED, MOVED, TRANSFERRED, WON
+from ..tools.stage_transition import CREATED
 
 
 class CrmLead(models.Model):
@@ -124,9 +124,10 @@ class CrmLead(models.Model):
         problems = super()._get_stage_transition_problems(transitions)
         rules = self.env["crm.stage"]._get_process_rules()
         stage_rules = rules["stages"]
-        # entering a stage on a move, a win, a transfer, a creation (a restore returns to the stay lost)
-        entering = [t for t in transitions if t.kind in (CREATED, MOVED, WON, TRANSFERRED)
-                    and t.is_active and t.new_stage_id in stage_rules]
+        # entering a stage: created in it, or written into it (a restore without a stage returns to
+        # the stage the lead was lost in)
+        entering = [t for t in transitions if (t.kind == CREATED and t.is_active or t.is_stage_move)
+                    and t.new_stage_id in stage_rules]
         if not entering:
             return problems
         Stage = self.env["crm.stage"]
@@ -156,7 +157,8 @@ class CrmLead(models.Model):
             new_rules = stage_rules[new]
             # pipeline policy: skipping stages, moving back, winning from some stages only (a new
             # lead may start in any stage, but not won where a pipeline wins from some stages only)
-            policy = rules["teams"].get(lead.team_id.id) if transition.kind in (CREATED, MOVED, WON) else None
+            policy = rules["teams"].get(lead.team_id.id) if not transition.team_changed or transition.kind == CREATED \
+                else None
             if policy and policy[2] and new_rules["is_won"] and old not in policy[2]:
                 problems[lead].append(_(
                     "pipeline “%(team)s” allows winning only from %(stages)s",

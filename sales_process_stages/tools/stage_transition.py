@@ -54,6 +54,14 @@ class StageTransition:
         return self.old_team_id != self.new_team_id
 
     @property
+    def is_stage_move(self):
+        """The write puts the lead in another stage, whatever else it does (a move, a win, a
+        transfer, a loss or a restore into another stage): the stage's entry rules apply. A
+        restore back to the stage the lead was lost in (no stage written) is none."""
+        return bool(self.kind != CREATED and "stage_id" in self.vals and self.stage_changed
+                    and (self.was_active or self.is_active))
+
+    @property
     def leaves_stay(self):
         """The lead's stay in a stage ends: it was open in a stage, and moves, or is lost."""
         return bool(self.was_active and self.old_stage_id and (self.stage_changed or not self.is_active))
