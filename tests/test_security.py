@@ -98,6 +98,17 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
         lead.invalidate_recordset()
         self.assertEqual(lead.stage_id, self.stage_new)
 
+    def test_what_the_process_computes_is_not_written_by_clients(self):
+        lead = self._new_leads()
+        for vals in ({"sla_state": "on_track"}, {"sla_escalation_date": False, "sla_escalated_date": "2026-01-01"},
+                     {"checklist_mandatory_done": 1, "checklist_progress": 100.0}, {"lost_stage_id": False}):
+            with self.subTest(vals=vals):
+                __, error = self._rpc("crm.lead", "write", [lead.ids, vals])
+                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertIn("computed by the sales process", error[1])
+        lead.invalidate_recordset()
+        self.assertEqual((lead.checklist_mandatory_done, lead.checklist_progress), (0, 0.0))
+
     def test_checklist_line_guards_its_state_over_rpc(self):
         """A salesman cannot tick a line past its rule, nor unlink it from its template."""
         lead = self._ready_for_closing()

@@ -63,6 +63,7 @@ class CrmLead(models.Model):
         return leads
 
     def write(self, vals):
+        self._check_process_fields_written(vals)
         transitions = self._get_stage_transitions(vals)
         if not transitions:
             return super().write(vals)
@@ -86,6 +87,22 @@ class CrmLead(models.Model):
             super(CrmLead, self.browse(lead_ids)).write({"stage_id": stage_id})
         self._apply_stage_transitions(transitions)
         return res
+
+    @api.model
+    def _get_process_computed_fields(self):
+        """Fields the process computes (the SLA, the checklist's progress, where the lead was
+        lost): readonly in the views, and on every other path too. Concerns add theirs."""
+        return frozenset()
+
+    def _check_process_fields_written(self, vals):
+        """Only the process writes what it computes (as superuser): a client cannot turn a red
+        badge green or mark a checklist complete by writing the values."""
+        written = self._get_process_computed_fields().intersection(vals)
+        if written and not self.env.su:
+            labels = self.fields_get(sorted(written), ["string"])
+            raise UserError(_(
+                "%(fields)s are computed by the sales process: they cannot be written.",
+                fields=", ".join(sorted(label["string"] for label in labels.values()))))
 
     # ------------------------------------------------------------
     # TRANSITIONS: worked out once

@@ -63,6 +63,11 @@ class CrmLead(models.Model):
                 lambda line, stage=lead.stage_id: line.stage_id == stage and line.is_mandatory
                 and line.state == "open")
 
+    @api.model
+    def _get_process_computed_fields(self):
+        return super()._get_process_computed_fields() | {
+            "checklist_mandatory_total", "checklist_mandatory_done", "checklist_progress"}
+
     # ------------------------------------------------------------
     # TRANSITION: check
     # ------------------------------------------------------------

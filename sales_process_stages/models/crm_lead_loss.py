@@ -28,6 +28,10 @@ class CrmLead(models.Model):
             elif not lead.lost_stage_id:
                 lead.lost_stage_id = lead.stage_id
 
+    @api.model
+    def _get_process_computed_fields(self):
+        return super()._get_process_computed_fields() | {"lost_stage_id"}
+
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------

@@ -142,6 +142,13 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     @api.model
+    def _get_process_computed_fields(self):
+        return super()._get_process_computed_fields() | {
+            "sla_state", "sla_deadline", "sla_due_soon_date", "sla_priority", "sla_start_date", "sla_paused_hours",
+            "sla_escalation_date", "sla_leader_date", "sla_escalated_date", "sla_leader_notified_date",
+            "sla_hold_start", "sla_resume_date"}
+
+    @api.model
     def _stage_transition_fields(self):
         return super()._stage_transition_fields() | {"sla_hold_until"}
 
