@@ -19,7 +19,7 @@ A script entry (a dict):
 import base64
 from datetime import timedelta
 
-from odoo import fields
+from odoo import SUPERUSER_ID, fields
 from odoo.tools import SQL
 
 from .sla_clock import SlaClock
@@ -153,7 +153,7 @@ def _date_back(lead, entry, markers):
         vals["sla_start_date"] = last_start
     else:
         vals["date_closed"] = timeline[-1][2] or last_start
-    _update(env, "crm_lead", lead.id, vals)
+    _backdate(lead, vals)
     env.invalidate_all()
     if lead.active:
         lead._sla_recompute()
@@ -213,7 +213,7 @@ def _date_stays(lead, timeline, clock):
             if sla and not stay.stage_id.is_won:
                 deadline = sla_clock.plan(start, clock.hours(sla, sla_clock))
                 vals.update(sla_deadline=deadline, sla_result="met" if deadline and end <= deadline else "missed")
-        _update(lead.env, "crm_lead_stage_history", stay.id, vals)
+        _update_own_table(lead.env, "crm_lead_stage_history", stay.id, vals)
 
 
 def _date_checklist(lead, entry, timeline):
@@ -228,14 +228,14 @@ def _date_checklist(lead, entry, timeline):
         vals = {"date_deadline": deadline}
         if line.state != "open":
             vals["done_date"] = start + (end - start) * 0.6
-        _update(env, "crm_lead_checklist_line", line.id, vals)
+        _update_own_table(env, "crm_lead_checklist_line", line.id, vals)
         if line.activity_id:
-            _update(env, "mail_activity", line.activity_id.id, {"date_deadline": deadline})
+            _backdate(line.activity_id, {"date_deadline": deadline})
     today = fields.Date.context_today(lead)
     on_track = entry.get("sla", "on_track") == "on_track"
     for activity in lead.activity_ids - lead.checklist_line_ids.activity_id:
         late = min(fields.Date.to_date(timeline[-1][1]) + timedelta(days=1), today - timedelta(days=1))
-        _update(env, "mail_activity", activity.id, {"date_deadline": today + timedelta(days=2) if on_track else late})
+        _backdate(activity, {"date_deadline": today + timedelta(days=2) if on_track else late})
 
 
 def _date_chatter(lead, timeline, markers):
@@ -260,9 +260,9 @@ def _date_chatter(lead, timeline, markers):
         start, end = bounds[min(index, len(bounds) - 1)]
         date = start if opening or index not in opened else start + (end - start) * 0.6
         opened.add(index)
-        _update(env, "mail_message", message_id, {"date": date})
-        env.cr.execute("UPDATE mail_tracking_value SET create_date = %s WHERE mail_message_id = %s",
-                       [date, message_id])
+        message = env["mail.message"].browse(message_id)
+        _backdate(message, {"date": date})
+        _backdate(message.sudo().tracking_value_ids, {"create_date": date})
 
 
 def _sla_start(clock, stage, colour):
@@ -283,7 +283,18 @@ def _sla_start(clock, stage, colour):
     return sla_clock.plan(clock.now, -used) or clock.now - timedelta(hours=used)
 
 
-def _update(env, table, record_id, vals):
+def _backdate(records, vals):
+    """Write ``vals`` on Odoo's records through the ORM, as the superuser: while the registry loads
+    (demo data is loaded at install), the ORM lets the superuser set the creation dates too
+    (``create_date``), which it refuses otherwise. Nothing is tracked: the chatter is dated, not
+    written."""
+    if records:
+        records.with_user(SUPERUSER_ID).with_context(tracking_disable=True).write(vals)
+
+
+def _update_own_table(env, table, record_id, vals):
+    """The addon's own stays and lines, dated in one statement each."""
+    assert table in ("crm_lead_stage_history", "crm_lead_checklist_line"), table
     env.cr.execute(SQL(
         "UPDATE %s SET %s WHERE id = %s", SQL.identifier(table),
         SQL(", ").join(SQL("%s = %s", SQL.identifier(column), value) for column, value in vals.items()), record_id))
