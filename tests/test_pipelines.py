@@ -155,18 +155,27 @@ class PipelineCommon(TransactionCase):
         return {name: values[name] for name in names}
 
     def _complete_items(self, lead):
-        """Each open item of the lead's stage done by its responsible; a file first where it needs one."""
-        lines = lead.checklist_line_ids.filtered(
-            lambda line: line.stage_id == lead.stage_id and line.state == "open")
-        for line in lines:
-            line = line.with_user(line.user_id)
-            if line.needs_attachment:
-                with self.assertRaises(UserError, msg="a file is needed"):
-                    line.action_done()
-                line.env["ir.attachment"].create({
-                    "name": "document.pdf", "res_model": line._name, "res_id": line.id, "raw": b"%PDF-1.4 signed"})
-            line.action_done()
-        self.assertEqual(set(lines.mapped("state")), {"done"} if lines else set())
+        """Each open item of the lead's stage done by its responsible, step by step (the items
+        waiting for others start once those are done); a file first where it needs one."""
+        def open_lines():
+            return lead.checklist_line_ids.filtered(
+                lambda line: line.stage_id == lead.stage_id and line.state == "open")
+
+        lines = open_lines()
+        while lines:
+            for line in lines:
+                line = line.with_user(line.user_id)
+                if line.needs_attachment:
+                    with self.assertRaises(UserError, msg="a file is needed"):
+                        line.action_done()
+                    line.env["ir.attachment"].create({
+                        "name": "document.pdf", "res_model": line._name, "res_id": line.id,
+                        "raw": b"%PDF-1.4 signed"})
+                line.action_done()
+            self.assertEqual(set(lines.mapped("state")), {"done"})
+            lines = open_lines()
+        self.assertFalse(lead.checklist_line_ids.filtered(
+            lambda line: line.stage_id == lead.stage_id and line.state == "waiting"), "nothing left waiting")
 
     def _walk(self, team):
         """One lead through every stage of the pipeline by its rules, as its salesperson, then won.

@@ -24,7 +24,7 @@ class CrmLead(models.Model):
     checklist_progress = fields.Float(
         compute="_compute_checklist_progress", store=True, aggregator="avg",
         help="Share of the current stage's mandatory checklist items that are done or skipped (%).")
-    # "Move to Stage" dialog: open mandatory items of the current stage
+    # "Move to Stage" dialog: open (or waiting) mandatory items of the current stage
     stage_move_line_ids = fields.Many2many(
         "crm.lead.checklist.line", string="Open Mandatory Items", compute="_compute_stage_move_line_ids")
 
@@ -61,7 +61,7 @@ class CrmLead(models.Model):
         for lead in self:
             lead.stage_move_line_ids = lead.checklist_line_ids.filtered(
                 lambda line, stage=lead.stage_id: line.stage_id == stage and line.is_mandatory
-                and line.state == "open")
+                and line.state in ("open", "waiting"))
 
     @api.model
     def _get_process_computed_fields(self):
@@ -73,8 +73,8 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     def _get_stage_transition_problems(self, transitions):
-        """Open mandatory items block leaving a stage forward (to a later stage, or won); a
-        transfer leaves the pipeline, no move forward in it."""
+        """Open mandatory items, and waiting ones, block leaving a stage forward (to a later stage,
+        or won); a transfer leaves the pipeline, no move forward in it."""
         problems = super()._get_stage_transition_problems(transitions)
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         leaving = [
@@ -90,9 +90,10 @@ class CrmLead(models.Model):
         for line in self.env["crm.lead.checklist.line"].sudo().search_fetch([
             ("lead_id", "in", [t.lead.id for t in leaving]),
             ("stage_id", "in", list({t.old_stage_id for t in leaving})),
-            ("state", "=", "open"), ("is_mandatory", "=", True),
-        ], ["lead_id", "stage_id", "name"]):
-            open_lines[line.lead_id.id, line.stage_id.id].append(line.name)
+            ("state", "in", ("open", "waiting")), ("is_mandatory", "=", True),
+        ], ["lead_id", "stage_id", "name", "state"]):
+            open_lines[line.lead_id.id, line.stage_id.id].append(
+                line.name if line.state == "open" else _("%(item)s (waiting)", item=line.name))
         for transition in leaving:
             names = open_lines.get((transition.lead.id, transition.old_stage_id))
             if names:
@@ -121,30 +122,26 @@ class CrmLead(models.Model):
         return res
 
     def _checklist_cancel_open_lines(self, lead_ids):
-        """A lost lead's open items are cancelled with it (Odoo deletes its activities): no one is
-        left with work on a deal that is over."""
-        lines = self.env["crm.lead.checklist.line"].sudo().search([("lead_id", "in", lead_ids), ("state", "=", "open")])
+        """A lost lead's open and waiting items are cancelled with it (Odoo deletes its
+        activities): no one is left with work on a deal that is over."""
+        lines = self.env["crm.lead.checklist.line"].sudo().search(
+            [("lead_id", "in", lead_ids), ("state", "in", ("open", "waiting"))])
         if lines:
             lines.write({"state": "cancelled"})
 
     def _checklist_reopen_cancelled_lines(self, lead_ids):
         """A restored lead's cancelled items are open again, with new activities due as if the
-        lead entered their stage now."""
-        lines = self.env["crm.lead.checklist.line"].sudo().search([("lead_id", "in", lead_ids),
-                                                                   ("state", "=", "cancelled")])
+        lead entered their stage now; those waiting for items not done yet wait again."""
+        Line = self.env["crm.lead.checklist.line"].sudo()
+        lines = Line.search([("lead_id", "in", lead_ids), ("state", "=", "cancelled")])
         if not lines:
             return
-        now = self.env.cr.now()
-        lines.write({"state": "open"})
-        rows = [(line.lead_id.with_env(self.env), line.item_id, line.user_id.id) for line in lines]
-        deadlines = {item: item._get_deadline(now) for item in lines.item_id}
-        activity_ids = self._checklist_schedule_activities(
-            [row for row in rows if row[1].activity_type_id], deadlines)
-        for line in lines:
-            vals = {"activity_id": activity_ids.get((line.lead_id.id, line.item_id.id), False)}
-            if line.item_id:
-                vals["date_deadline"] = deadlines[line.item_id]
-            line.write(vals)
+        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
+        states = Line._get_item_states(
+            lead_ids, {item_id for line in lines for item_id in prerequisites.get(line.item_id.id, ())})
+        ready = lines.filtered(lambda line: Line._is_ready(line.lead_id.id, line.item_id.id, states, prerequisites))
+        (lines - ready).write({"state": "waiting"})
+        ready._start()
 
     def _checklist_enter_stages(self, transitions, stage_rules):
         """Give the leads the checklist of the stage they entered (the lines they do not have
@@ -156,11 +153,11 @@ class CrmLead(models.Model):
         Line = self.env["crm.lead.checklist.line"].sudo()
         item_ids = [item_id for t in transitions for item_id in stage_rules[t.new_stage_id]["item_ids"]]
         items = self.env["crm.stage.checklist.item"].sudo().browse(dict.fromkeys(item_ids))
-        existing = set()
+        existing = {}  # (lead id, item id): (state, name) of the lines the leads have already
         moved = [t.lead.id for t in transitions if t.old_stage_id or t.was_active != t.is_active]
         if moved:
-            existing = {(line.lead_id.id, line.item_id.id) for line in Line.search_fetch(
-                [("lead_id", "in", moved), ("item_id", "in", items.ids)], ["lead_id", "item_id"])}
+            existing = Line._get_item_states(moved, items.ids)
+        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
         now = self.env.cr.now()
         deadlines = {item: item._get_deadline(now) for item in items}
         items_by_stage = defaultdict(list)
@@ -178,9 +175,25 @@ class CrmLead(models.Model):
                 if key not in responsibles:
                     responsibles[key] = item._get_responsible_id(*owners)
                 rows.append((lead, item, responsibles[key]))
-        if not rows:
-            return
-        activity_ids = self._checklist_schedule_activities([row for row in rows if row[1].activity_type_id], deadlines)
+        if rows:
+            self._checklist_create_lines(rows, existing, prerequisites, deadlines)
+        waited_item_ids = [item_id for __, item_id in existing if item_id in prerequisites]
+        if waited_item_ids:
+            # re-entering: the lines kept waiting start if what they wait for was done meanwhile
+            Line._start_ready_lines({lead_id for lead_id, __ in existing}, waited_item_ids)
+
+    def _checklist_create_lines(self, rows, existing, prerequisites, deadlines):
+        """Create the lines of these (lead, item, responsible id) rows: open with their activities,
+        or waiting for the items before them."""
+        Line = self.env["crm.lead.checklist.line"].sudo()
+        # a new line waits while a line of an item before it is not done or skipped (a new one is not)
+        states = {**existing, **{(lead.id, item.id): ("open", item.name) for lead, item, __ in rows}}
+        waiting = {
+            (lead.id, item.id) for lead, item, __ in rows
+            if item.id in prerequisites and not Line._is_ready(lead.id, item.id, states, prerequisites)
+        }
+        activity_ids = self._checklist_schedule_activities(
+            [row for row in rows if row[1].activity_type_id and (row[0].id, row[1].id) not in waiting], deadlines)
         lines = Line.create([{
             "lead_id": lead.id,
             "stage_id": item.stage_id.id,
@@ -191,8 +204,10 @@ class CrmLead(models.Model):
             "is_mandatory": item.is_mandatory,
             "needs_attachment": item.needs_attachment,
             "user_id": user_id,
-            "date_deadline": deadlines[item],
-            "activity_id": activity_ids.get((lead.id, item.id), False),
+            **({"state": "waiting", "date_deadline": False} if (lead.id, item.id) in waiting else {
+                "date_deadline": deadlines[item],
+                "activity_id": activity_ids.get((lead.id, item.id), False),
+            }),
         } for lead, item, user_id in rows])
         lines._copy_template_translations()
 

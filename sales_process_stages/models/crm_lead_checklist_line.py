@@ -43,15 +43,20 @@ class CrmLeadChecklistLine(models.Model):
     user_id = fields.Many2one("res.users", string="Responsible", index=True)
     date_deadline = fields.Date("Due Date")
     state = fields.Selection(
-        [("open", "To Do"), ("done", "Done"), ("skipped", "Skipped"), ("cancelled", "Cancelled")],
+        [("open", "To Do"), ("waiting", "Waiting"), ("done", "Done"), ("skipped", "Skipped"),
+         ("cancelled", "Cancelled")],
         string="Status", required=True, default="open",
-        help="Cancelled: open when the lead was lost; restoring the lead reopens it.")
+        help="Waiting: the item starts once the items it waits for are done or skipped. "
+        "Cancelled: open or waiting when the lead was lost; restoring the lead reopens it.")
     done_date = fields.Datetime("Done On", readonly=True)
     done_user_id = fields.Many2one("res.users", string="Done By", readonly=True)
     skip_reason = fields.Char()
     note = fields.Text(help="The assignee's note on the work done.")
     activity_id = fields.Many2one("mail.activity", ondelete="set null", index="btree_not_null")
     is_overdue = fields.Boolean("Overdue", compute="_compute_is_overdue", search="_search_is_overdue")
+    waiting_for = fields.Char(
+        "Waits For", compute="_compute_waiting_for",
+        help="The items of the lead this waiting item starts after, not done or skipped yet.")
 
     _sql_constraints = [
         ("lead_item_unique", "UNIQUE(lead_id, item_id)",
@@ -63,6 +68,14 @@ class CrmLeadChecklistLine(models.Model):
         today = fields.Date.context_today(self)
         for line in self:
             line.is_overdue = line.state == "open" and bool(line.date_deadline) and line.date_deadline < today
+
+    @api.depends("state", "item_id")
+    def _compute_waiting_for(self):
+        # the names of the items before it, also for an assignee who may not read those lines
+        waiting = self.filtered(lambda line: line.state == "waiting" and line.item_id)
+        pending = waiting._get_pending_prerequisites()
+        for line in self:
+            line.waiting_for = ", ".join(pending.get(line.id, ())) if line in waiting else False
 
     def _search_is_overdue(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -95,6 +108,8 @@ class CrmLeadChecklistLine(models.Model):
             extra = {"done_date": False, "done_user_id": False, "skip_reason": False}
         elif state == "cancelled":
             extra = {"activity_id": False}
+        elif state == "waiting":
+            extra = {"activity_id": False, "date_deadline": False}
         else:
             extra = {"done_date": fields.Datetime.now(), "done_user_id": self.env.uid}
             if state == "skipped":
@@ -105,8 +120,10 @@ class CrmLeadChecklistLine(models.Model):
         if state == "done":
             # the line's activity is done with it (an activity marked done first is done already)
             activities.filtered("active").action_feedback(feedback=_("Checklist item done"))
-        elif state in ("skipped", "cancelled"):
+        elif state in ("skipped", "cancelled", "waiting"):
             activities.exists().unlink()  # a lost lead's activities are deleted by mail already
+        if state in ("done", "skipped"):
+            changing._start_next_lines()
         return res
 
     def _check_write_fields(self, vals):
@@ -139,6 +156,13 @@ class CrmLeadChecklistLine(models.Model):
             if not self.env.su:
                 raise UserError(_("Cancelled checklist items are those of a lost lead: restore the lead to reopen "
                                   "them."))
+        if state == "waiting" or (state == "open" and "waiting" in self.mapped("state")):
+            # a line waits, and starts, as the items it waits for say: nobody sets it by hand
+            if not self.env.su:
+                raise UserError(_("A waiting checklist item starts by itself once the items it waits for are done "
+                                  "or skipped."))
+        elif state in ("done", "skipped"):
+            self._check_not_waiting()
         if state == "done":
             self._check_attachment()
         elif state == "skipped":
@@ -207,9 +231,122 @@ class CrmLeadChecklistLine(models.Model):
 
     def _mark_done(self):
         """The lines' activities were marked done (``mail.activity._action_done``, which checked
-        the rule with the files given with the feedback): the lines are done."""
-        return super(CrmLeadChecklistLine, self.sudo()).write(
+        the rule with the files given with the feedback): the lines are done, and the lines
+        waiting for them may start."""
+        res = super(CrmLeadChecklistLine, self.sudo()).write(
             {"state": "done", "done_date": fields.Datetime.now(), "done_user_id": self.env.uid})
+        self._start_next_lines()
+        return res
+
+    # ------------------------------------------------------------
+    # BUSINESS: steps in order (items waiting for items)
+    # ------------------------------------------------------------
+
+    def _check_not_waiting(self):
+        """A waiting line is done or skipped only once it started."""
+        waiting = self.filtered(lambda line: line.state == "waiting")
+        if waiting:
+            pending = waiting._get_pending_prerequisites()
+            raise UserError(_(
+                "These checklist items wait for others to be done or skipped first: %(items)s",
+                items="; ".join(_("“%(item)s” waits for %(before)s", item=line.name,
+                                  before=", ".join(f"“{name}”" for name in pending.get(line.id, ())))
+                                for line in waiting)))
+
+    def _get_pending_prerequisites(self):
+        """Names of the items each line waits for that are not done or skipped yet (the lines of
+        the same lead of the active items its item waits for), in the items' order.
+
+        :return: {line id: [item names]}
+        """
+        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
+        lines = self.filtered(lambda line: line.item_id.id in prerequisites)
+        if not lines:
+            return {}
+        states = self.sudo()._get_item_states(
+            lines.lead_id.ids, {item_id for line in lines for item_id in prerequisites[line.item_id.id]})
+        pending = {}
+        for line in lines:
+            found = [states.get((line.lead_id.id, item_id)) for item_id in prerequisites[line.item_id.id]]
+            pending[line.id] = [name for state, name in filter(None, found) if state not in ("done", "skipped")]
+        return pending
+
+    @api.model
+    def _get_item_states(self, lead_ids, item_ids):
+        """The state and name of the lines of these leads and items, in one query.
+
+        :return: {(lead id, item id): (state, name)}
+        """
+        return {
+            (line.lead_id.id, line.item_id.id): (line.state, line.name)
+            for line in self.sudo().search_fetch(
+                [("lead_id", "in", list(lead_ids)), ("item_id", "in", list(item_ids))],
+                ["lead_id", "item_id", "state", "name"], order="stage_sequence, sequence, id")
+        }
+
+    @api.model
+    def _is_ready(self, lead_id, item_id, states, prerequisites):
+        """Whether the line of this lead and item may start: each line of the items it waits for is
+        done or skipped (a lead with no line of an item, an item archived since, waits for nothing)."""
+        return all(
+            states.get((lead_id, waited_id), ("done",))[0] in ("done", "skipped")
+            for waited_id in prerequisites.get(item_id, ())
+        )
+
+    def _start_next_lines(self):
+        """These lines are done or skipped: the lines of their leads waiting for them start when
+        nothing else they wait for is left. In a number of queries that does not grow with the leads."""
+        followers = self.env["crm.stage"]._get_process_rules()["item_followers"]
+        item_ids = {item_id for line in self for item_id in followers.get(line.item_id.id, ())}
+        if item_ids:
+            self._start_ready_lines(self.lead_id.ids, item_ids)
+
+    @api.model
+    def _start_ready_lines(self, lead_ids, item_ids):
+        """Start the waiting lines of these leads and items whose items before are all done or
+        skipped, on leads in the lines' stage."""
+        Line = self.sudo()
+        waiting = Line.search([("lead_id", "in", list(lead_ids)), ("item_id", "in", list(item_ids)),
+                               ("state", "=", "waiting")])
+        if not waiting:
+            return Line
+        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
+        states = Line._get_item_states(
+            waiting.lead_id.ids, {item_id for line in waiting for item_id in prerequisites.get(line.item_id.id, ())})
+        # a lead out of the line's stage starts it when it comes back (its stage entry calls this)
+        ready = waiting.filtered(
+            lambda line: line.lead_id.stage_id == line.stage_id
+            and Line._is_ready(line.lead_id.id, line.item_id.id, states, prerequisites))
+        ready._start()
+        return ready
+
+    def _start(self):
+        """Open these lines now: due as their items say from now, their activities scheduled in
+        batch (``mail.activity.create``) for their responsibles."""
+        lines = self.sudo()
+        if not lines:
+            return
+        now = self.env.cr.now()
+        deadlines = {item: item._get_deadline(now) for item in lines.item_id}
+        by_item = {}
+        for line in lines:
+            by_item.setdefault(line.item_id, self.browse())
+            by_item[line.item_id] |= line
+        for item, item_lines in by_item.items():
+            vals = {"state": "open"}
+            if item:
+                vals["date_deadline"] = deadlines[item]
+            item_lines.write(vals)
+        Lead = self.env["crm.lead"]
+        activity_ids = Lead._checklist_schedule_activities([
+            (line.lead_id.with_env(Lead.env), line.item_id, line.user_id.id or self.env.uid)
+            for line in lines if line.item_id.activity_type_id
+        ], deadlines)
+        for line in lines:
+            activity_id = activity_ids.get((line.lead_id.id, line.item_id.id))
+            if activity_id:
+                # one column of distinct values: the ORM flushes them in one UPDATE
+                super(CrmLeadChecklistLine, line).write({"activity_id": activity_id})
 
     def _check_attachment(self, extra_attachment=False):
         """Lines needing an attachment are done only with a file on the line, or on the lead

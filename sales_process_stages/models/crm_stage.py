@@ -153,6 +153,19 @@ class CrmStage(models.Model):
             self._sla_recompute_open_leads()
         return res
 
+    def copy(self, default=None):
+        """The copies' checklist items wait for the copies of the items the originals wait for."""
+        copies = super().copy(default)
+        for stage, stage_copy in zip(self, copies, strict=True):
+            items, item_copies = stage.checklist_item_ids, stage_copy.checklist_item_ids
+            if len(items) != len(item_copies) or not items.depends_on_ids:
+                continue
+            copy_of = dict(zip(items, item_copies, strict=True))
+            for item in items.filtered("depends_on_ids"):
+                copy_of[item].depends_on_ids = [(6, 0, [copy_of[other].id for other in item.depends_on_ids
+                                                        if other in copy_of])]
+        return copies
+
     def _sales_process_cache_names(self, vals=None):
         """Every stage setting is in the process rules; the fields a stage requires are also
         marked required in the lead form, whose arch Odoo caches."""
@@ -176,13 +189,15 @@ class CrmStage(models.Model):
                   'sla' (None, or the time budget: see ``_get_sla_rule``)}},
                   'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
                   teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities,
-                  'own_stages_teams': ids of teams using their own stages only}
+                  'own_stages_teams': ids of teams using their own stages only,
+                  'item_prerequisites': {item_id: ids of the active items it waits for},
+                  'item_followers': {item_id: ids of the active items waiting for it}}
         """
         self = self.sudo().with_context(active_test=False)
         stages = self.search([])
         items = self.env["crm.stage.checklist.item"].search_fetch(
             [("stage_id", "in", stages.ids), ("active", "=", True)],
-            ["stage_id", "is_mandatory"])
+            ["stage_id", "is_mandatory", "depends_on_ids"])
         rules = {}
         for stage in stages:
             rules[stage.id] = {
@@ -207,11 +222,19 @@ class CrmStage(models.Model):
         }
         for stage in stages.filtered("sla_enabled"):
             rules[stage.id]["sla"] = stage._get_sla_rule()
+        active_item_ids = set(items.ids)
+        prerequisites = {}  # item id: ids of the active items it waits for
+        followers = {}  # item id: ids of the active items waiting for it
         for item in items:
             stage_rules = rules[item.stage_id.id]
             stage_rules["item_ids"] += (item.id,)
             if item.is_mandatory:
                 stage_rules["mandatory_item_ids"] += (item.id,)
+            waited = tuple(item_id for item_id in item.depends_on_ids.ids if item_id in active_item_ids)
+            if waited:
+                prerequisites[item.id] = waited
+                for item_id in waited:
+                    followers[item_id] = (*followers.get(item_id, ()), item.id)
         fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
         own_stages_teams = frozenset(self.env["crm.team"].search([("own_stages_only", "=", True)]).ids)
         escalation_type_ids = {rule["sla"]["activity_type_id"] for rule in rules.values() if rule["sla"]}
@@ -227,6 +250,8 @@ class CrmStage(models.Model):
             "teams": MappingProxyType(team_policies),
             "fixed_probability_teams": fixed_teams,
             "own_stages_teams": own_stages_teams,
+            "item_prerequisites": MappingProxyType(prerequisites),
+            "item_followers": MappingProxyType(followers),
             "sla_escalation_type_ids": frozenset(escalation_type_ids),
         })
 

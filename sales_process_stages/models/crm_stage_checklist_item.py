@@ -41,6 +41,13 @@ class CrmStageChecklistItem(models.Model):
         "Needs an Attachment",
         help="The item is only done once a file is attached to it or to the lead after the lead entered the stage "
         "(e.g. the signed contract).")
+    # steps in order: the item's activity is scheduled once the items it waits for are done or skipped
+    depends_on_ids = fields.Many2many(
+        "crm.stage.checklist.item", "crm_stage_checklist_item_depends_rel", "item_id", "depends_on_id",
+        string="Starts After", copy=False, domain="[('stage_id', '=', stage_id), ('id', '!=', id)]",
+        help="Items of the same stage this item waits for: entering the stage gives the lead the item as "
+        "Waiting, with no activity; once every item it waits for is done or skipped, its activity is "
+        "scheduled and its due delay counts from then.")
 
     _sql_constraints = [
         ("due_offset_positive", "CHECK(due_offset >= 0)", "The due offset of a checklist item cannot be negative."),
@@ -69,9 +76,51 @@ class CrmStageChecklistItem(models.Model):
                     "Checklist item “%(item)s” cannot be assigned to the archived user %(user)s.",
                     item=item.name, user=item.responsible_user_id.name))
 
+    @api.constrains("depends_on_ids", "stage_id")
+    def _check_depends_on_ids(self):
+        """An item waits only for items of its own stage, and waits never go round in a circle
+        (the lead would wait forever)."""
+        for item in self:
+            others = item.depends_on_ids.filtered(lambda other, item=item: other.stage_id != item.stage_id)
+            waited_by_others = self.search([("depends_on_ids", "in", item.ids), ("stage_id", "!=", item.stage_id.id)])
+            if others or waited_by_others:
+                raise ValidationError(_(
+                    "Checklist item “%(item)s” can only wait for items of its own stage “%(stage)s”: %(others)s.",
+                    item=item.name, stage=item.stage_id.name,
+                    others=", ".join((others | waited_by_others).mapped(
+                        lambda other: f"{other.name} ({other.stage_id.name})"))))
+        for item in self:
+            cycle = item._get_depends_on_cycle()
+            if cycle:
+                raise ValidationError(_(
+                    "Checklist items cannot wait for each other in a circle: %(cycle)s.",
+                    cycle=" → ".join(cycle.mapped("name") + cycle[:1].mapped("name"))))
+
+    def _get_depends_on_cycle(self):
+        """The items of a circle of waits through this item (in order, starting with it), or no item."""
+        self.ensure_one()
+        path = [self]
+        seen = set()
+
+        def visit(item):
+            for prerequisite in item.depends_on_ids:
+                if prerequisite == self:
+                    return True
+                if prerequisite.id in seen:
+                    continue
+                seen.add(prerequisite.id)
+                path.append(prerequisite)
+                if visit(prerequisite):
+                    return True
+                path.pop()
+            return False
+
+        return self.browse([item.id for item in path]) if visit(self) else self.browse()
+
     def _sales_process_cache_names(self, vals=None):
-        """The process rules hold the stages' active items and whether they are mandatory."""
-        if vals is None or {"stage_id", "is_mandatory", "active"} & set(vals):
+        """The process rules hold the stages' active items, whether they are mandatory and what
+        they wait for."""
+        if vals is None or {"stage_id", "is_mandatory", "active", "depends_on_ids"} & set(vals):
             return ("default",)
         return ()
 

@@ -89,8 +89,12 @@ def _open_lines(lead):
 
 
 def _finish_stage(lead):
-    """The work of the current stage is done: its checklist, the next steps planned."""
-    _tick(_open_lines(lead))
+    """The work of the current stage is done: its checklist, step by step (items waiting for
+    others start when those are done), the next steps planned."""
+    lines = _open_lines(lead)
+    while lines:
+        _tick(lines)
+        lines = _open_lines(lead)
     planned = lead.activity_ids.filtered(lambda activity: activity.id not in lead.checklist_line_ids.activity_id.ids)
     planned.action_feedback(feedback="Done")
 
@@ -222,7 +226,7 @@ def _date_checklist(lead, entry, timeline):
     env = lead.env
     now = env.cr.now()
     stay_of_stage = {stay.stage_id.id: (start, end or now) for stay, start, end in timeline}
-    for line in lead.checklist_line_ids:
+    for line in lead.checklist_line_ids.filtered(lambda line: line.state != "waiting"):
         start, end = stay_of_stage[line.stage_id.id]
         deadline = line.item_id._get_deadline(start) if line.item_id else fields.Date.to_date(start)
         vals = {"date_deadline": deadline}
