@@ -11,6 +11,9 @@ from . import crm_lead_fixed_probability
 from . import crm_lead_sla
 from . import crm_lead_history
 from . import crm_lead_loss
+from . import crm_lead_call
+from . import crm_lead_call_queue
+from . import crm_lead_daily_review
 from . import crm_lead_checklist_line
 from . import mail_activity
 from . import crm_lost_reason

@@ -1,3 +1,7 @@
+from datetime import datetime, time, timedelta
+
+import pytz
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -50,6 +54,23 @@ class CrmTeam(models.Model):
         "resource.calendar", string="Working Hours",
         help="Stages whose SLA counts working time count the hours of this calendar, in its time zone "
         "(leave empty to use the company's working hours).")
+
+    # Calls: when to try again after "No Answer"
+    call_retry_delay = fields.Integer(
+        "Retry After", default=1,
+        help="After “No Answer”, the next call attempt is planned this long after, in the pipeline's working "
+        "time (1 day: the next working day).")
+    call_retry_delay_unit = fields.Selection(
+        [("hours", "Working Hours"), ("days", "Working Days")], string="Retry Unit", required=True,
+        default="days")
+
+    @api.constrains("call_retry_delay")
+    def _check_call_retry_delay(self):
+        for team in self:
+            if team.call_retry_delay < 0:
+                raise ValidationError(_(
+                    "Pipeline “%(team)s”: the delay before the next call attempt cannot be negative.",
+                    team=team.name))
 
     def write(self, vals):
         res = super().write(vals)
@@ -123,3 +144,27 @@ class CrmTeam(models.Model):
     def _sla_recompute_open_leads(self):
         """The working calendar of these teams changed: recompute the SLA of their open leads."""
         self.env["crm.lead"]._sla_recompute_search([("team_id", "in", self.ids), ("sla_state", "!=", "none")])
+
+    # ------------------------------------------------------------
+    # CALLS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _get_call_retry_day(self, calendar, now, delay, unit):
+        """The day of the next call attempt ``delay`` working days (1: the next working day) or
+        working hours after ``now`` (an aware UTC datetime) in ``calendar``; calendar time when
+        the calendar has no working time then."""
+        tz = pytz.timezone(calendar.tz or "UTC") if calendar else pytz.utc
+        local_now = now.astimezone(tz)
+        planned = False
+        if calendar and not calendar.flexible_hours:
+            if unit == "hours":
+                planned = calendar.plan_hours(delay, local_now, compute_leaves=True) if delay else local_now
+            elif delay:
+                tomorrow = tz.localize(datetime.combine(local_now.date() + timedelta(days=1), time.min))
+                planned = calendar.plan_days(delay, tomorrow, compute_leaves=True)
+            else:
+                planned = local_now
+        if not planned:
+            planned = local_now + (timedelta(hours=delay) if unit == "hours" else timedelta(days=delay))
+        return planned.astimezone(tz).date()

@@ -16,6 +16,14 @@ class MailActivity(models.Model):
             lines._mark_done()
         return result
 
+    def action_call_no_answer(self):
+        """"No Answer" on a planned call of a lead: the attempt is logged (this activity done, or
+        a logged call when it is a checklist item's, which stays open), the next one planned."""
+        calls = self.filtered(
+            lambda activity: activity.res_model == "crm.lead" and activity.activity_category == "phonecall")
+        leads = self.env["crm.lead"].browse(calls.mapped("res_id"))
+        return leads._call_no_answer(planned=calls) or {"type": "ir.actions.act_window_close"}
+
     # ------------------------------------------------------------
     # SLA: planned activities extend the deadline of leads in stages that say so
     # ------------------------------------------------------------

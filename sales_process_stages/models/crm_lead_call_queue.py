@@ -1,0 +1,143 @@
+"""*My Call Queue*: the rep's open leads that need a call now, in the order of the playbook.
+
+A read-only view on the leads (``_auto = False``), computed when read: the day is each
+salesperson's own (their time zone). A lead is in one group, the first that applies:
+
+1. *First contact*: nobody has contacted it yet; the oldest first;
+2. *Follow-up*: an activity of its salesperson is due today or earlier; the largest expected
+   revenue first;
+3. *No answer*: its last call attempt, before today, got no answer (the retry planned after it is
+   due); the largest expected revenue first.
+
+The groups' conditions are SQL shared with the daily review (``crm.lead.daily.review``).
+"""
+
+from odoo import fields, models
+from odoo.tools import SQL
+
+from .crm_lead_sla import SLA_STATES
+
+# The day of the lead's salesperson: ``d.today`` (a date), ``d.tomorrow_start`` (naive UTC).
+SALESPERSON_DAY_SQL = SQL("""
+    LEFT JOIN res_users u ON u.id = l.user_id
+    LEFT JOIN res_partner up ON up.id = u.partner_id
+    CROSS JOIN LATERAL (
+        SELECT (now() AT TIME ZONE COALESCE(NULLIF(up.tz, ''), 'UTC'))::date AS today,
+               COALESCE(NULLIF(up.tz, ''), 'UTC') AS tz
+    ) d0
+    CROSS JOIN LATERAL (
+        SELECT d0.today, d0.tz, d0.today - 1 AS yesterday,
+               ((d0.today + 1)::timestamp AT TIME ZONE d0.tz) AT TIME ZONE 'UTC' AS tomorrow_start
+    ) d
+""")
+# An open lead or opportunity (not won, not lost), on ``l`` and its stage ``s``
+OPEN_LEAD_SQL = SQL("l.active AND NOT COALESCE(s.is_won, FALSE) AND COALESCE(l.probability, 0) < 100")
+# Nobody contacted the lead yet: no completed call, email or meeting
+FIRST_CONTACT_PENDING = """
+    NOT EXISTS (
+        SELECT 1 FROM mail_message m JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
+         WHERE m.model = 'crm.lead' AND m.res_id = l.id
+           AND (t.category IN ('phonecall', 'meeting') OR t.id = %(email)s))
+"""
+# An activity of the salesperson on the lead is due today or earlier
+FOLLOW_UP_DUE_SQL = SQL("""
+    EXISTS (SELECT 1 FROM mail_activity a
+             WHERE a.res_model = 'crm.lead' AND a.res_id = l.id AND a.user_id = l.user_id
+               AND a.active AND a.date_deadline <= d.today)
+""")
+# The last call attempt got no answer before today
+NO_ANSWER_PENDING_SQL = SQL(
+    "l.call_no_answer_date IS NOT NULL"
+    " AND (l.call_no_answer_date AT TIME ZONE 'UTC' AT TIME ZONE d.tz)::date < d.today")
+
+
+def first_contact_pending_sql(env):
+    """SQL: nobody contacted the lead ``l`` yet."""
+    email_id = env["ir.model.data"]._xmlid_to_res_id("mail.mail_activity_data_email", raise_if_not_found=False)
+    return SQL(FIRST_CONTACT_PENDING, email=email_id or 0)
+
+
+class CrmLeadCallQueue(models.Model):
+    _name = "crm.lead.call.queue"
+    _description = "Call Queue"
+    _auto = False
+    _order = "queue_rank, queue_sort, id"
+    _rec_name = "name"
+
+    lead_id = fields.Many2one("crm.lead", readonly=True)
+    name = fields.Char("Lead Name", readonly=True)
+    type = fields.Selection([("lead", "Lead"), ("opportunity", "Opportunity")], readonly=True)
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    stage_id = fields.Many2one("crm.stage", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    contact_name = fields.Char(readonly=True)
+    phone = fields.Char(readonly=True)
+    expected_revenue = fields.Monetary(readonly=True, currency_field="company_currency")
+    company_currency = fields.Many2one("res.currency", readonly=True)
+    lead_create_date = fields.Datetime("Created On", readonly=True)
+    queue_group = fields.Selection(
+        [("first_contact", "First Contact"), ("follow_up", "Follow-Up Due"), ("no_answer", "No Answer")],
+        string="Why Now", readonly=True)
+    queue_rank = fields.Integer(readonly=True, aggregator=None)
+    queue_sort = fields.Float(readonly=True, aggregator=None)
+    sla_state = fields.Selection(SLA_STATES, string="SLA Status", readonly=True)
+    call_attempt_count = fields.Integer(related="lead_id.call_attempt_count", string="Attempts")
+
+    @property
+    def _table_query(self):
+        return SQL("""
+            SELECT l.id, l.id AS lead_id, l.name, l.type, l.user_id, l.team_id, l.company_id, l.stage_id,
+                   l.partner_id, l.contact_name, COALESCE(l.phone, p.phone, p.mobile) AS phone,
+                   l.expected_revenue, c.currency_id AS company_currency, l.create_date AS lead_create_date,
+                   l.sla_state, q.queue_rank,
+                   (ARRAY['first_contact', 'follow_up', 'no_answer'])[q.queue_rank] AS queue_group,
+                   CASE WHEN q.queue_rank = 1 THEN EXTRACT(EPOCH FROM l.create_date)
+                        ELSE -COALESCE(l.expected_revenue, 0) END AS queue_sort
+              FROM crm_lead l
+              LEFT JOIN crm_stage s ON s.id = l.stage_id
+              LEFT JOIN res_partner p ON p.id = l.partner_id
+              LEFT JOIN res_company c ON c.id = l.company_id
+              %(day)s
+             CROSS JOIN LATERAL (
+                SELECT CASE WHEN %(first_contact)s THEN 1
+                            WHEN %(no_answer)s THEN 3
+                            WHEN %(follow_up)s THEN 2 END AS queue_rank
+             ) q
+             WHERE %(open)s AND l.user_id IS NOT NULL AND q.queue_rank IS NOT NULL
+        """, day=SALESPERSON_DAY_SQL, first_contact=first_contact_pending_sql(self.env),
+            no_answer=NO_ANSWER_PENDING_SQL, follow_up=FOLLOW_UP_DUE_SQL, open=OPEN_LEAD_SQL)
+
+    def _search(self, domain, offset=0, limit=None, order=None):
+        """A view on the leads, their activities and messages: it reads what this transaction wrote."""
+        for model in ("crm.lead", "mail.activity", "mail.message", "res.partner", "res.users"):
+            self.env[model].flush_model()
+        return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    # ------------------------------------------------------------
+    # ACTIONS: from the row, without opening the lead
+    # ------------------------------------------------------------
+
+    def _leads(self):
+        return self.env["crm.lead"].browse(self.lead_id.ids)
+
+    def action_open_lead(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": self.lead_id.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "name": self.name,
+        }
+
+    def action_call_done(self):
+        return self._leads().action_call_done()
+
+    def action_call_no_answer(self):
+        return self._leads().action_call_no_answer()
+
+    def action_call_schedule_next(self):
+        return self._leads().action_call_schedule_next()
