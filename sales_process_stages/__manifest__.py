@@ -43,6 +43,9 @@
         "demo/crm_pipeline_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "sales_process_stages/static/src/**/*",
+        ],
         "web.assets_tests": [
             "sales_process_stages/static/tests/tours/**/*",
         ],

@@ -367,3 +367,22 @@ class TestDailyReviewPerRep(CallsCommon):
         self.assertEqual(own.user_id, self.user_sales_salesman)
         menu = self.env.ref("sales_process_stages.crm_lead_daily_review_menu")
         self.assertEqual(menu.action, self.env.ref("sales_process_stages.crm_lead_daily_review_action"))
+
+
+@tagged("post_install", "-at_install")
+class TestCallQueueTour(CallsCommon, HttpCase):
+
+    def test_call_queue_tour(self):
+        """In the browser, as the salesman: No Answer from the queue's row, then from a planned call's popover."""
+        first, second = self.env["crm.lead"].create([{
+            "name": name, "type": "opportunity", "team_id": self.team_plain.id, "stage_id": self.stage_plain_new.id,
+            "user_id": self.user_sales_salesman.id, "phone": "+32 2 555 01 01",
+        } for name in ("Tour caller A", "Tour caller B")])
+        second.action_call_done()
+        second.activity_schedule("mail.mail_activity_data_call", summary="Call the customer back",
+                                 user_id=self.user_sales_salesman.id, date_deadline=self._today())
+        self.start_tour("/odoo/action-sales_process_stages.crm_lead_call_queue_action_my",
+                        "sales_process_stages_call_queue", login="user_sales_salesman", timeout=120)
+        self.assertEqual(first.call_attempt_count, 1)
+        self.assertEqual(second.call_attempt_count, 2)
+        self.assertTrue(second.call_no_answer_date)
