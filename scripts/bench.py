@@ -135,6 +135,7 @@ GOALS = {
     "move_1000": {"added": 0.25, "constant_queries": True},
     "create_1000": {"ratio": 1.3},
     "create_1000_configured": {"added": 1.0},
+    "call_queue": {"ratio": 1.5},
     "sweep_1pct": {"seconds": 1.0},
     "sweep_all": {"seconds": 10.0},
 }
@@ -144,6 +145,7 @@ GOALS = {
 FLUSH_GROUPS_TOLERANCE = 2
 MOVE_MANY = 1000
 CREATE_MANY = 1000
+CALL_QUEUE_LEADS = 5000
 
 
 # ------------------------------------------------------------
@@ -964,10 +966,10 @@ class Side:
     def user_env(self, user, context=None):
         return api.Environment(self.cr, user.id, context or self.context(user))
 
-    def call(self, user, method, args, kwargs, context=None):
+    def call(self, user, method, args, kwargs, context=None, model="crm.lead"):
         """A JSON-RPC call_kw of the web client: the method, then the response serialized."""
         env = self.user_env(user, context)
-        result = api.call_kw(env["crm.lead"], method, args, {**kwargs, "context": context or self.context(user)})
+        result = api.call_kw(env[model], method, args, {**kwargs, "context": context or self.context(user)})
         json.dumps(result, ensure_ascii=False, default=json_default)
         return result
 
@@ -1070,6 +1072,34 @@ def scenario_create(configured):
     return scenario
 
 
+def scenario_call_queue(side):
+    """One salesperson with CALL_QUEUE_LEADS open leads: on the addon side, the first page of *My Call
+    Queue*; on the others, the first page of Odoo's "My Pipeline" in list view, the same leads."""
+    side.cr.execute("""
+        UPDATE crm_lead SET user_id = %s
+         WHERE id IN (SELECT id FROM crm_lead WHERE active AND probability < 100 ORDER BY id LIMIT %s)
+    """, [side.salesman.id, CALL_QUEUE_LEADS])
+    env = side.user_env(side.salesman)
+    if side.has_addon:
+        action = env["ir.actions.act_window"]._for_xml_id("sales_process_stages.crm_lead_call_queue_action_my")
+        model, domain = "crm.lead.call.queue", [("user_id", "=", side.salesman.id)]
+        views = env[model].get_views([[False, "list"]], {"action_id": action["id"]})
+    else:
+        model, domain = "crm.lead", side.kanban_domain
+        action = env["crm.team"].action_your_pipeline()
+        views = env[model].with_context(side.kanban_context).get_views(
+            [[view_id, view_type] for view_id, view_type in action["views"] if view_type == "list"],
+            {"action_id": action["id"]})
+    spec = fields_spec(etree.fromstring(views["views"]["list"]["arch"]), model, views["models"], "list")
+    context = {**side.context(side.salesman), **(side.kanban_context if model == "crm.lead" else {})}
+
+    def run():
+        side.call(side.salesman, "web_search_read", [], {
+            "domain": domain, "specification": spec, "offset": 0, "limit": 80, "order": "", "count_limit": 10001},
+            {**context, "bin_size": True}, model=model)
+    return run
+
+
 SLA_COLUMNS = ["sla_state", "sla_priority", "sla_deadline", "sla_due_soon_date", "sla_escalation_date",
                "sla_leader_date", "sla_escalated_date", "sla_leader_notified_date"]
 
@@ -1130,6 +1160,8 @@ SCENARIOS = [
     ("create_1000", "create 1000 leads in an unconfigured stage (create)", scenario_create(False), True),
     ("create_1000_configured", "create 1000 leads in the pipelines' first stage (create)", scenario_create(True),
      True),
+    ("call_queue", f"a rep with {CALL_QUEUE_LEADS} open leads: My Call Queue (addon) / My Pipeline list (others)",
+     scenario_call_queue, False),
 ]
 SWEEPS = [
     ("sweep_1pct", "SLA sweep, 1 % of the running SLAs turn overdue", scenario_sweep(0.01)),
