@@ -51,3 +51,27 @@ class TestTranslations(TestSalesProcessCommon):
     def test_hebrew_reads_right_to_left(self):
         self.env["res.lang"]._activate_lang("he_IL")
         self.assertEqual(self.env["res.lang"]._lang_get("he_IL").direction, "rtl")
+
+    def test_checklist_follows_a_language_installed_after_the_lines(self):
+        """Lines made while only English was installed read in Polish once Polish is installed (the
+        usual order: the addon first, the language later); activities are titled in the assignee's language."""
+        pv_team = self.env.ref("sales_process_stages.crm_team_pipeline_pv")
+        first = self.env["crm.stage"].search([("team_id", "=", pv_team.id)], order="sequence", limit=1)
+        lead = self.env["crm.lead"].create({"name": "Roof", "type": "opportunity", "team_id": pv_team.id,
+                                            "stage_id": first.id, "user_id": self.user_sales_salesman.id})
+        line = lead.checklist_line_ids[:1]
+        english = line.with_context(lang="en_US").name
+        self.env.flush_all()
+        self.env.cr.execute("SELECT name FROM crm_lead_checklist_line WHERE id = %s", line.ids)
+        self.assertNotIn("pl_PL", self.env.cr.fetchone()[0], "no Polish yet")
+        self.env["res.lang"]._activate_lang("pl_PL")
+        self.env["ir.module.module"]._load_module_terms(["sales_process_stages"], ["pl_PL"])
+        po = {entry.msgid: entry.msgstr for entry in polib.pofile(str(I18N / "pl.po"))}
+        line.invalidate_recordset()
+        self.assertEqual(line.with_context(lang="pl_PL").name, po[english])
+        self.assertEqual(line.with_context(lang="en_US").name, english, "what the line had is kept")
+        # a Polish salesperson's new activities are titled in Polish
+        self.user_sales_salesman.lang = "pl_PL"
+        other = self.env["crm.lead"].create({"name": "Roof 2", "type": "opportunity", "team_id": pv_team.id,
+                                             "stage_id": first.id, "user_id": self.user_sales_salesman.id})
+        self.assertIn(po[english], other.activity_ids.mapped("summary"))

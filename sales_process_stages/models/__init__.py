@@ -21,3 +21,4 @@ from . import crm_lead_stage_history
 from . import resource_calendar
 from . import resource_calendar_attendance
 from . import resource_calendar_leaves
+from . import ir_module_module

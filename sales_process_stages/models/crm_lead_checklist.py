@@ -232,12 +232,19 @@ class CrmLead(models.Model):
         Activity = self.env["mail.activity"]
         if len({lead.id for lead, __, __ in rows}) > 1:
             Activity = Activity.with_context(mail_activity_quick_update=True)
+        # the title and note in the assignee's language (one read of the items per language)
+        langs = {user.id: user.lang or "en_US" for user in Users.browse(list(lead_ids_by_user))}
+        texts = {}
+        for lang in set(langs.values()):
+            for item in {item for __, item, __ in rows}:
+                item_lang = item.with_context(lang=lang)
+                texts[item, lang] = (item_lang.name, item_lang.description)
         activities = Activity.create([{
             "res_model_id": self.env["ir.model"]._get_id(self._name),
             "res_id": lead.id,
             "activity_type_id": item.activity_type_id.id,
-            "summary": item.name,
-            "note": escape(item.description) if item.description else False,
+            "summary": texts[item, langs[user_id]][0],
+            "note": escape(texts[item, langs[user_id]][1]) if item.description else False,
             "date_deadline": deadlines[item],
             "user_id": user_id,
         } for lead, item, user_id in rows])

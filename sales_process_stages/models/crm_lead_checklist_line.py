@@ -195,6 +195,25 @@ class CrmLeadChecklistLine(models.Model):
         """, self.ids))
         self.invalidate_recordset(["name", "description"])
 
+    @api.model
+    def _complete_translations(self):
+        """Every line takes its item's name and description in the languages it lacks (one
+        statement on the lines: a language installed after the lines were made)."""
+        self.env["crm.stage.checklist.item"].flush_model(["name", "description"])
+        self.flush_model(["name", "description", "item_id"])
+        self.env.cr.execute(SQL("""
+            UPDATE crm_lead_checklist_line line
+               SET name = item.name || line.name,
+                   description = CASE WHEN item.description IS NULL THEN line.description
+                                      ELSE item.description || COALESCE(line.description, '{}'::jsonb) END
+              FROM crm_stage_checklist_item item
+             WHERE item.id = line.item_id
+               AND ((item.name - ARRAY(SELECT jsonb_object_keys(line.name))) <> '{}'::jsonb
+                    OR (item.description - ARRAY(SELECT jsonb_object_keys(
+                        COALESCE(line.description, '{}'::jsonb)))) <> '{}'::jsonb)
+        """))
+        self.invalidate_model(["name", "description"])
+
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
