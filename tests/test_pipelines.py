@@ -4,6 +4,7 @@ edits); the "New Pipeline from Template" wizard; the demo board."""
 import io
 from datetime import timedelta
 
+from lxml import etree
 from psycopg2 import IntegrityError
 
 from odoo import fields
@@ -37,6 +38,25 @@ class TestFixedProbabilities(TestSalesProcessCommon):
         lead.date_deadline = self._today(5)
         lead.action_set_won()
         self.assertEqual(lead.probability, 100, "won is won")
+
+    @users("user_sales_salesman")
+    def test_one_probability_where_the_pipeline_fixes_them(self):
+        """The form shows the stage's probability alone (not Odoo's prediction and its button beside
+        it), and the prediction cannot overwrite it."""
+        lead = self._new_leads(user=self.env.user)
+        self.assertTrue(lead.is_fixed_probability)
+        self.assertFalse(self.env["crm.lead"].new({"team_id": self.sales_team_1.id}).is_fixed_probability)
+        arch = etree.fromstring(lead.get_views([(False, "form")])["views"]["form"]["arch"])
+        for node in (arch.xpath("//button[@name='action_set_automated_probability']")
+                     + arch.xpath("//field[@name='automated_probability']/..")):
+            self.assertIn("is_fixed_probability", node.get("invisible"))
+        with self.assertRaises(UserError) as error:
+            lead.action_set_automated_probability()
+        self.assertIn("fixed probability per stage", str(error.exception))
+        self.assertEqual(lead.probability, 10)
+        plain = self._create_opportunity().with_user(self.env.user)
+        plain.action_set_automated_probability()
+        self.assertEqual(plain.probability, plain.automated_probability, "elsewhere, Odoo's button works")
 
     def test_explicit_probability_wins(self):
         lead = self._new_leads(probability=55)

@@ -4,11 +4,31 @@ predictive scoring untouched. Applied in the transition (see ``crm_lead.py``).""
 
 from collections import defaultdict
 
-from odoo import models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
+
+    is_fixed_probability = fields.Boolean(
+        "Fixed Probability", compute="_compute_is_fixed_probability",
+        help="The lead's pipeline gives each stage a fixed probability: Odoo's predicted one is not used.")
+
+    @api.depends("team_id")
+    def _compute_is_fixed_probability(self):
+        fixed_teams = self.env["crm.stage"]._get_process_rules()["fixed_probability_teams"]
+        for lead in self:
+            lead.is_fixed_probability = lead.team_id.id in fixed_teams
+
+    def action_set_automated_probability(self):
+        """Odoo's predicted probability is no choice where the pipeline fixes each stage's."""
+        fixed = self.filtered("is_fixed_probability")
+        if fixed:
+            raise UserError(_(
+                "Pipeline “%(team)s” uses a fixed probability per stage: the stage gives the lead its probability.",
+                team=fixed[0].team_id.name))
+        return super().action_set_automated_probability()
 
     def _get_fixed_probabilities(self, transitions):
         """:return: {probability: [lead id]} of the leads entering a stage with a fixed probability
