@@ -340,6 +340,28 @@ class TestEntryRequirementsUi(HttpCase):
         self.assertEqual(lead.expected_revenue, 5000)
 
 
+    def test_force_move_is_offered_to_a_sales_manager(self):
+        """The manager's documented override, reached from the UI: the wizard offers Force Move."""
+        admin = self.env.ref("base.user_admin")
+        admin.tour_enabled = False
+        self.assertTrue(admin.has_group("sales_team.group_sale_manager"))
+        Stage = self.env["crm.stage"]
+        source = Stage.create({"name": "Tour: Force source", "sequence": -20})
+        Stage.create({
+            "name": "Tour: Force target", "sequence": -10,
+            "required_field_ids": [(6, 0, self.env["ir.model.fields"].search(
+                [("model", "=", "crm.lead"), ("name", "=", "expected_revenue")]).ids)],
+        })
+        lead = self.env["crm.lead"].create({
+            "name": "Tour forced lead", "type": "opportunity", "stage_id": source.id,
+            "user_id": admin.id, "expected_revenue": 0})
+        self.start_tour(f"/odoo/action-crm.crm_lead_opportunities/{lead.id}", "sales_process_stages_force_move",
+                        login="admin", timeout=180)
+        self.assertEqual(lead.stage_id.name, "Tour: Force target")
+        self.assertTrue(lead.message_ids.filtered(lambda message: "trade fair" in (message.body or "")),
+                        "the chatter records the reason")
+
+
 @tagged("post_install", "-at_install")
 class TestEntryRequirementsConfiguration(TestSalesProcessCommon):
 

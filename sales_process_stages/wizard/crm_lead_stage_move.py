@@ -34,9 +34,13 @@ class CrmLeadStageMove(models.TransientModel):
                 problems = wizard.lead_id._get_stage_move_problems(wizard.stage_id.id)
             wizard.blocking = "\n".join(problems) or False
 
+    @api.depends("lead_id")
     @api.depends_context("uid")
     def _compute_can_force(self):
-        self.can_force = self.env.user.has_group("sales_team.group_sale_manager")
+        # a dependency the form's onchange follows: a compute with none is never run for a new record
+        can_force = self.env.user.has_group("sales_team.group_sale_manager")
+        for wizard in self:
+            wizard.can_force = can_force
 
     def action_move(self):
         """Move when nothing is missing; else open the lead in a dialog asking for exactly the
