@@ -4,7 +4,7 @@ SLA status and hold button, the stage's SLA page (smoke test in a browser)."""
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install", "sales_process_stages", "sla")
@@ -46,3 +46,35 @@ class TestSlaUi(HttpCase):
         self.browser_js(
             f"/odoo/action-crm.crm_stage_action/{stage_sla.id}", "console.log('test successful')",
             ready="!!document.querySelector('.o_notebook_headers a[name=sla]')", login="admin", timeout=60)
+
+    def test_daily_review_lists_only_what_is_overdue_or_due_today(self):
+        """Its default filters are in groups of their own (Odoo joins a group's filters with OR): the
+        manager's teams' deals overdue or due today, not every deal of the teams."""
+        admin = self.env.ref("base.user_admin")
+        admin.tour_enabled = False
+        rep = new_test_user(self.env, login="sps_review_rep", name="Review Rep",
+                            groups="sales_team.group_sale_salesman")
+        team = self.env["crm.team"].create({"name": "Review team", "user_id": admin.id,
+                                            "member_ids": [(4, rep.id)]})
+        stage = self.env["crm.stage"].create({
+            "name": "Review stage", "sequence": 0, "team_id": team.id,
+            "sla_enabled": True, "sla_duration": 2, "sla_duration_unit": "days",
+            "checklist_item_ids": [(0, 0, {"name": "Review: overdue item", "responsible_type": "user",
+                                           "responsible_user_id": rep.id}),
+                                   (0, 0, {"name": "Review: later item", "responsible_type": "user",
+                                           "responsible_user_id": rep.id, "due_offset": 5})],
+        })
+        won = self.env["crm.stage"].create({"name": "Review won", "sequence": 9, "team_id": team.id, "is_won": True})
+        Lead = self.env["crm.lead"]
+        overdue, __, won_deal = Lead.create([{
+            "name": name, "type": "opportunity", "stage_id": stage.id, "team_id": team.id, "user_id": rep.id,
+        } for name in ("Review: overdue deal", "Review: no SLA", "Review: won deal")])
+        overdue.write({"sla_state": "overdue", "sla_priority": 3,
+                       "sla_deadline": fields.Datetime.now() - timedelta(hours=1)})
+        (Lead.search([("name", "=", "Review: no SLA")])).write({"sla_state": "none"})
+        won_deal.checklist_line_ids.sudo().action_done()
+        won_deal.write({"stage_id": won.id})
+        item = overdue.checklist_line_ids.filtered(lambda line: line.name == "Review: overdue item")
+        item.date_deadline = fields.Date.today() - timedelta(days=1)
+        self.start_tour("/odoo/action-sales_process_stages.crm_lead_action_daily_review",
+                        "sales_process_stages_daily_review", login="admin", timeout=120)
