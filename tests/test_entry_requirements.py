@@ -363,6 +363,34 @@ class TestEntryRequirementsUi(HttpCase):
 
 
 @tagged("post_install", "-at_install")
+class TestRefusalTexts(TestSalesProcessCommon):
+    """Refusals read as sentences: a heading in the singular for one card, each reason a sentence."""
+
+    def test_one_card_refused(self):
+        lead = self._new_leads()
+        with self.assertRaises(UserError) as error:
+            lead.with_user(self.user_sales_salesman).write({"stage_id": self.stage_offer.id})
+        heading, *reasons, advice = str(error.exception).split("\n")
+        self.assertEqual(heading, "This stage move is refused:")
+        self.assertTrue(reasons)
+        for reason in reasons:
+            text = reason.split(": ", 1)[1]
+            self.assertTrue(text[0].isupper() and text.endswith("."), reason)
+        self.assertTrue(advice.endswith("."))
+
+    def test_several_cards_refused(self):
+        leads = self._new_leads(2)
+        with self.assertRaises(UserError) as error:
+            leads.with_user(self.user_sales_salesman).write({"stage_id": self.stage_offer.id})
+        self.assertTrue(str(error.exception).startswith("These stage moves are refused:"))
+        self.team_process.lost_reason_required = True
+        with self.assertRaises(UserError) as error:
+            leads[0].with_user(self.user_sales_salesman).action_set_lost()
+        self.assertTrue(str(error.exception).startswith("This lead cannot be marked lost:"))
+        self.assertIn("Pipeline “Process Team” requires a lost reason.", str(error.exception))
+
+
+@tagged("post_install", "-at_install")
 class TestEntryRequirementsConfiguration(TestSalesProcessCommon):
 
     @users("user_sales_manager")

@@ -46,7 +46,7 @@ class TestTranslations(TestSalesProcessCommon):
                 lead = self._new_leads(partner_id=self.customer.id)
                 with self.assertRaises(UserError) as error:
                     lead.with_context(lang=code).write({"stage_id": self.stage_offer.id})
-                self.assertIn(po["These stage moves are refused:"], str(error.exception))
+                self.assertIn(po["This stage move is refused:"], str(error.exception), "one card: singular")
 
     def test_hebrew_reads_right_to_left(self):
         self.env["res.lang"]._activate_lang("he_IL")

@@ -209,10 +209,11 @@ class CrmLead(models.Model):
             self.browse([lead.id for lead in problems])._message_log_batch(bodies)
             return
         kinds = {transition.kind for transition in transitions if transition.lead in problems}
+        single = len(problems) == 1
         if kinds == {LOST}:
-            message = _("These leads cannot be marked lost:")
+            message = _("This lead cannot be marked lost:") if single else _("These leads cannot be marked lost:")
         else:
-            message = _("These stage moves are refused:")
+            message = _("This stage move is refused:") if single else _("These stage moves are refused:")
         message += "\n" + "\n".join(
             f"- {lead.display_name}: {line}" for lead, lines in problems.items() for line in lines)
         if kinds != {LOST}:

@@ -98,7 +98,7 @@ class CrmLead(models.Model):
             names = open_lines.get((transition.lead.id, transition.old_stage_id))
             if names:
                 problems[transition.lead].append(_(
-                    "cannot leave “%(stage)s” with open mandatory items: %(items)s",
+                    "Cannot leave “%(stage)s” with open mandatory items: %(items)s.",
                     stage=transition.lead.env["crm.stage"].browse(transition.old_stage_id).display_name,
                     items=", ".join(names)))
         return problems

@@ -161,19 +161,19 @@ class CrmLead(models.Model):
                 else None
             if policy and policy[2] and new_rules["is_won"] and old not in policy[2]:
                 problems[lead].append(_(
-                    "pipeline “%(team)s” allows winning only from %(stages)s",
+                    "Pipeline “%(team)s” allows winning only from %(stages)s.",
                     team=lead.team_id.name, stages=", ".join(Stage.browse(policy[2]).mapped("display_name"))))
             if policy and old in stage_rules and not new_rules["is_won"]:
                 allow_skip, allow_back, __ = policy
                 forward = self._is_forward(stage_rules, old, new)
                 if not allow_back and not forward:
                     problems[lead].append(_(
-                        "pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”",
+                        "Pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”.",
                         team=lead.team_id.name, old=stage_name(old), new=stage_name(new)))
                 elif not allow_skip and forward and new != lead._get_next_stage_id(stage_rules, next_stages):
                     problems[lead].append(_(
-                        "pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
-                        "is “%(next)s”", team=lead.team_id.name, old=stage_name(old),
+                        "Pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
+                        "is “%(next)s”.", team=lead.team_id.name, old=stage_name(old),
                         next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
             # fields required to enter, with the values the lead will have
             missing = [
@@ -185,7 +185,7 @@ class CrmLead(models.Model):
                 missing.append(_("a planned next activity"))
             if missing:
                 problems[lead].append(_(
-                    "cannot enter “%(stage)s” without %(fields)s",
+                    "Cannot enter “%(stage)s” without %(fields)s.",
                     stage=stage_name(new), fields=", ".join(missing)))
         return problems
 

@@ -69,26 +69,26 @@ class CrmLead(models.Model):
         for transition in losing:
             lead, reason = transition.lead, value(transition, "lost_reason_id")
             if not reason:
-                problems[lead].append(_("pipeline “%(team)s” requires a lost reason", team=lead.team_id.name))
+                problems[lead].append(_("Pipeline “%(team)s” requires a lost reason.", team=lead.team_id.name))
                 continue
             if reason.company_id and lead.company_id and reason.company_id != lead.company_id:
                 problems[lead].append(_(
-                    "lost reason “%(reason)s” belongs to company %(company)s", reason=reason.name,
+                    "Lost reason “%(reason)s” belongs to company %(company)s.", reason=reason.name,
                     company=reason.company_id.name))
             if reason.team_ids and lead.team_id not in reason.team_ids:
                 problems[lead].append(_(
-                    "lost reason “%(reason)s” is not one of pipeline “%(team)s”", reason=reason.name,
+                    "Lost reason “%(reason)s” is not one of pipeline “%(team)s”.", reason=reason.name,
                     team=lead.team_id.name))
             if reason.requires_competitor and not value(transition, "lost_competitor_id") \
                     and not (value(transition, "lost_competitor_name") or "").strip():
-                problems[lead].append(_("lost reason “%(reason)s” requires the competitor", reason=reason.name))
+                problems[lead].append(_("Lost reason “%(reason)s” requires the competitor.", reason=reason.name))
             if reason.requires_note and not (value(transition, "lost_note") or "").strip():
-                problems[lead].append(_("lost reason “%(reason)s” requires a note", reason=reason.name))
+                problems[lead].append(_("Lost reason “%(reason)s” requires a note.", reason=reason.name))
             if reason.required_activity_count:
                 done = done_counts.get((lead.id, reason.required_activity_type_id.id), 0)
                 if done < reason.required_activity_count:
                     problems[lead].append(_(
-                        "lost reason “%(reason)s” requires %(count)s completed “%(type)s” activities (%(done)s done)",
+                        "Lost reason “%(reason)s” requires %(count)s completed “%(type)s” activities (%(done)s done).",
                         reason=reason.name, count=reason.required_activity_count,
                         type=reason.required_activity_type_id.name, done=done))
         return problems
