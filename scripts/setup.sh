@@ -43,6 +43,19 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# --- 1b. rtlcss: Odoo builds the right-to-left stylesheets (Hebrew) with it ---------
+# (without it Odoo logs "You need https://rtlcss.com/ to convert css file to right to left
+# compatiblity" and serves left-to-right styles to Hebrew users). From the npm registry.
+if ! command -v rtlcss >/dev/null 2>&1; then
+  command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js and npm (Debian: apt-get install npm) for rtlcss"
+  say "installing rtlcss (npm) for right-to-left stylesheets"
+  if [[ $(id -u) == 0 ]]; then
+    npm install -g --silent --no-fund --no-audit rtlcss@4 >/dev/null || die "npm could not install rtlcss"
+  else
+    die "rtlcss not found: run: sudo npm install -g rtlcss"
+  fi
+fi
+
 # --- 2. Odoo 18.0 source ----------------------------------------------------
 if [[ -z ${ODOO_SRC:-} ]]; then
   ODOO_SRC="$HOME/.cache/odoo/18.0"
