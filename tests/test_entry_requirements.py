@@ -245,11 +245,13 @@ class TestEntryRequirements(TestSalesProcessCommon):
         self.assertEqual(action["res_model"], "crm.lead")
         self.assertEqual(action["context"]["stage_move_view_ref"], self.stage_offer.id)
         arch = lead.with_context(**action["context"]).get_views(action["views"])["views"]["form"]["arch"]
-        self.assertIn('<field name="expected_revenue" required="1"', arch)
-        self.assertIn('<field name="partner_id" required="1"', arch)
         group = etree.fromstring(arch).xpath("//group[@name='stage_move_fields']")[0]
         self.assertEqual([node.get("name") for node in group], ["expected_revenue", "partner_id"],
                          "only what the target stage requires")
+        for node in group:
+            self.assertEqual(node.get("required"), f"',{node.get('name')},' in (stage_move_missing_fields or '')")
+        self.assertEqual(lead.with_context(**action["context"]).stage_move_missing_fields,
+                         ",expected_revenue,partner_id,")
         self.assertEqual(lead.stage_move_line_ids.mapped("name"), ["Call the customer"])
         # the dialog: tick the item, fill the values (the dialog saves), then Move
         lead.stage_move_line_ids.action_done()
@@ -263,6 +265,30 @@ class TestEntryRequirements(TestSalesProcessCommon):
         self.assertFalse(wizard.blocking)
         self.assertEqual(wizard.action_move()["type"], "ir.actions.act_window_close")
         self.assertEqual(lead.stage_id, self.stage_closing)
+
+    @users("user_sales_salesman")
+    def test_complete_and_move_asks_only_for_what_is_missing(self):
+        """Filled fields are not asked for again; a stage needing a planned activity says so."""
+        lead = self._new_leads(user=self.env.user, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        dialog = lead.with_context(stage_move_view_ref=self.stage_offer.id)
+        self.assertEqual(dialog.stage_move_missing_fields, ",expected_revenue,", "the customer is there already")
+        self.assertFalse(dialog.stage_move_needs_activity)
+        arch = etree.fromstring(dialog.get_views([(self.env.ref(
+            "sales_process_stages.crm_lead_view_form_stage_move").id, "form")])["views"]["form"]["arch"])
+        self.assertIn("stage_move_missing_fields", arch.xpath("//field[@name='partner_id']")[0].get("invisible"))
+        self.assertEqual(arch.xpath("//group[@name='stage_move_fields']")[0].get("invisible"),
+                         "not stage_move_missing_fields", "no empty group when nothing is missing")
+        # "Close the deal" needs a planned activity: the dialog says so, until one is planned
+        lead.write({"expected_revenue": 10, "stage_id": self.stage_offer.id})
+        self._complete(lead, self.stage_offer)
+        closing = lead.with_context(stage_move_view_ref=self.stage_closing.id)
+        self.assertFalse(closing.stage_move_missing_fields)
+        self.assertTrue(closing.stage_move_needs_activity)
+        self.assertTrue(arch.xpath("//div[@name='stage_move_activity']"))
+        self._plan_activity(lead)
+        lead.invalidate_recordset()  # the dialog reopened, or reloaded after "Plan It"
+        self.assertFalse(lead.with_context(stage_move_view_ref=self.stage_closing.id).stage_move_needs_activity)
 
     def test_wizard_force_needs_a_reason(self):
         lead = self._new_leads()

@@ -16,7 +16,25 @@ class CrmLead(models.Model):
     # Fields the form marks required (current and next stage), as ",name,name,"
     stage_required_fields = fields.Char("Required Fields", compute="_compute_stage_required_fields")
     # Pipelines using their own stages only: the status bar offers no shared stage
+    # the "Move to Stage" dialog: what the target stage needs that the lead lacks when the dialog opens
+    stage_move_missing_fields = fields.Char("Missing to Enter", compute="_compute_stage_move_missing")
+    stage_move_needs_activity = fields.Boolean("Needs a Planned Activity", compute="_compute_stage_move_missing")
     team_own_stages_only = fields.Boolean(related="team_id.own_stages_only", string="Pipeline Uses Own Stages Only")
+
+    @api.depends_context("stage_move_view_ref")
+    def _compute_stage_move_missing(self):
+        # read when the dialog opens, not while the user fills it in (no field dependency): what
+        # was missing stays asked for
+        target = self.env.context.get("stage_move_view_ref")
+        rules = self.env["crm.stage"]._get_process_rules()["stages"].get(target) if isinstance(target, int) else None
+        saved = self.filtered("id")
+        planned = set(self._get_planned_next_activity_leads(saved)) if rules and rules["require_next_activity"] \
+            and saved else set()
+        for lead in self:
+            missing = [name for name in rules["required_fields"] if lead._is_stage_value_missing(name, {})] \
+                if rules else []
+            lead.stage_move_missing_fields = f",{','.join(missing)}," if missing else False
+            lead.stage_move_needs_activity = bool(rules and rules["require_next_activity"] and lead.id not in planned)
 
     @api.depends("stage_id", "team_id")
     def _compute_stage_required_fields(self):
@@ -70,7 +88,9 @@ class CrmLead(models.Model):
         if target and placeholder:
             rules = self.env["crm.stage"]._get_process_rules()["stages"].get(target)
             for name in rules["required_fields"] if rules else ():
-                placeholder[0].append(etree.Element("field", name=name, required="1"))
+                # asked for only when missing (the view is the stage's: which are, the lead says)
+                missing = f"',{name},' in (stage_move_missing_fields or '')"
+                placeholder[0].append(etree.Element("field", name=name, required=missing, invisible=f"not ({missing})"))
             return arch, view
         rules = self.env["crm.stage"]._get_process_rules()["stages"]
         required = {name for stage in rules.values() for name in stage["required_fields"]}
