@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "author": "sales_process_stages developers",
     "website": "https://example.com/sales_process_stages",
-    "depends": ["crm", "mail", "resource"],
+    "depends": ["base_automation", "crm", "mail", "resource"],
     "data": [
         "security/sales_process_stages_security.xml",
         "security/ir.model.access.csv",
