@@ -33,6 +33,7 @@
         "wizard/crm_lead_transfer_views.xml",
         "wizard/crm_pipeline_template_wizard_views.xml",
         "views/crm_lead_stage_history_views.xml",
+        "views/base_automation_views.xml",
         "data/crm_lead_stage_history_data.xml",
         "views/sales_process_stages_menus.xml",
     ],
