@@ -20,6 +20,8 @@
         "data/crm_pipeline_insurance_data.xml",
         "data/crm_pipeline_saas_data.xml",
         "data/crm_pipeline_b2b_data.xml",
+        "data/mail_template_data.xml",
+        "data/base_automation_data.xml",
         "views/crm_stage_checklist_item_views.xml",
         "views/crm_lead_checklist_line_views.xml",
         "views/crm_stage_views.xml",
