@@ -47,6 +47,7 @@
             "sales_process_stages/static/tests/tours/**/*",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

@@ -1,6 +1,6 @@
 import ast
 
-from odoo import models
+from odoo import api, models
 from odoo.tools.safe_eval import safe_eval
 
 # operators by which a domain leaf names the stages (or teams) a rule fires for
@@ -76,6 +76,51 @@ class BaseAutomation(models.Model):
             ):
                 rules |= rule
         return rules & self
+
+    def _get_field_paths(self):
+        """Every field path the rule's domains use (filter and pre-filter), as tuples of names."""
+        self.ensure_one()
+        return [
+            tuple(path.split("."))
+            for field_name in ("filter_domain", "filter_pre_domain")
+            for path, _operator, _value in self._get_domain_leaves(field_name)
+        ]
+
+    def _uses_fields(self, model_fields):
+        """Whether the rule's trigger fields, date field, watched fields or domains use one of
+        ``model_fields`` (``ir.model.fields``): the rules that would break without them."""
+        self.ensure_one()
+        rule = self.sudo()
+        if (rule.trigger_field_ids | rule.trg_date_id | rule.on_change_field_ids) & model_fields:
+            return True
+        names = {(field.model, field.name) for field in model_fields}
+        for path in rule._get_field_paths():
+            model = self.env.get(rule.model_name)
+            for name in path:
+                if model is None:
+                    break
+                if (model._name, name) in names:
+                    return True
+                field = model._fields.get(name)
+                model = self.env.get(field.comodel_name) if field and field.comodel_name else None
+        return False
+
+    @api.model
+    def _unlink_rules_using_module_fields(self, module):
+        """Delete the rules using fields that only ``module`` defines (the fields its uninstall
+        drops). Run by the addon's uninstall hook, as the superuser, archived rules included."""
+        data = self.env["ir.model.data"].sudo()
+        field_ids = set(data.search([("model", "=", "ir.model.fields"), ("module", "=", module)]).mapped("res_id"))
+        shared_ids = set(data.search([
+            ("model", "=", "ir.model.fields"), ("module", "!=", module), ("res_id", "in", list(field_ids)),
+        ]).mapped("res_id"))
+        own_fields = self.env["ir.model.fields"].sudo().browse(field_ids - shared_ids).exists()
+        if not own_fields:
+            return self.browse()
+        rules = self.sudo().with_context(active_test=False).search([])
+        doomed = rules.filtered(lambda rule: rule._uses_fields(own_fields))
+        doomed.unlink()
+        return doomed
 
 
 def _ids_of(value):
