@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "author": "sales_process_stages developers",
     "website": "https://example.com/sales_process_stages",
-    "depends": ["crm", "mail", "resource"],
+    "depends": ["base_automation", "crm", "mail", "resource"],
     "data": [
         "security/sales_process_stages_security.xml",
         "security/ir.model.access.csv",
@@ -20,6 +20,8 @@
         "data/crm_pipeline_insurance_data.xml",
         "data/crm_pipeline_saas_data.xml",
         "data/crm_pipeline_b2b_data.xml",
+        "data/mail_template_data.xml",
+        "data/base_automation_data.xml",
         "views/crm_stage_checklist_item_views.xml",
         "views/crm_lead_checklist_line_views.xml",
         "views/crm_stage_views.xml",
@@ -36,6 +38,7 @@
         "wizard/crm_lead_transfer_views.xml",
         "wizard/crm_pipeline_template_wizard_views.xml",
         "views/crm_lead_stage_history_views.xml",
+        "views/base_automation_views.xml",
         "data/crm_lead_stage_history_data.xml",
         "views/sales_process_stages_menus.xml",
     ],
@@ -50,6 +53,7 @@
             "sales_process_stages/static/tests/tours/**/*",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

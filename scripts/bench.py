@@ -190,7 +190,8 @@ def load(database, leads, kind):
         })
         if env["ir.config_parameter"].get_param(STAMP_KEY):
             sys.exit(f"{database} already holds benchmark data: load fills fresh databases only")
-        for module, wanted in (("sales_process_stages", addon), ("base_automation", kind == "automation")):
+        # the addon depends on base_automation (its seeded pipelines' rules): the plain database only lacks it
+        for module, wanted in (("sales_process_stages", addon), ("base_automation", kind != "plain")):
             installed = module in registry._init_modules
             if installed != wanted:
                 sys.exit(f"{database}: {module} is {'' if installed else 'not '}installed")
@@ -877,7 +878,8 @@ class Side:
         self.registry = odoo.modules.registry.Registry(database)
         self.cr = self.registry.cursor()
         self.has_addon = "sales_process_stages" in self.registry._init_modules
-        self.has_automation = "base_automation" in self.registry._init_modules
+        # the automation side: base_automation without the addon (which depends on it)
+        self.has_automation = "base_automation" in self.registry._init_modules and not self.has_addon
         env = api.Environment(self.cr, SUPERUSER_ID, {})
         if not env["ir.config_parameter"].get_param(STAMP_KEY):
             sys.exit(f"{database} holds no benchmark data (scripts/bench.sh builds it)")

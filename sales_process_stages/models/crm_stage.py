@@ -86,6 +86,18 @@ class CrmStage(models.Model):
     sla_leader_delay_unit = fields.Selection(
         [("hours", "Hours"), ("days", "Days")], string="Leader Delay Unit", required=True, default="days")
 
+    # Automations: Odoo's automation rules of the leads that fire for this stage
+    automation_count = fields.Integer(
+        "Automations", compute="_compute_automation_count", groups="base.group_system",
+        help="Automation rules of the leads that fire for this stage: \"stage is set to\" this stage, or a "
+        "rule whose filter names this stage (or, naming no stage, this stage's pipeline).")
+
+    def _compute_automation_count(self):
+        rules = self.env["base.automation"].search([("model_name", "=", "crm.lead")])
+        scopes = rules._get_crm_stage_scope()
+        for stage in self:
+            stage.automation_count = len(rules._filter_fires_for_crm_stage(stage, scopes))
+
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
@@ -298,3 +310,56 @@ class CrmStage(models.Model):
         """The budget of these stages changed: recompute the SLA of their open leads, keeping
         when each lead's clock started."""
         self.env["crm.lead"]._sla_recompute_search([("stage_id", "in", self.ids)])
+
+    # ------------------------------------------------------------
+    # AUTOMATIONS
+    # ------------------------------------------------------------
+
+    def _get_automations(self):
+        """Automation rules of the leads (active ones) that fire for this stage."""
+        self.ensure_one()
+        rules = self.env["base.automation"].search([("model_name", "=", "crm.lead")])
+        return rules._filter_fires_for_crm_stage(self)
+
+    def _get_automation_defaults(self):
+        """Context of a new rule for this stage: on the leads, "stage is set to" this stage."""
+        self.ensure_one()
+        return {
+            "default_model_id": self.env["ir.model"]._get_id("crm.lead"),
+            "default_trigger": "on_stage_set",
+            "default_trg_field_ref": self.id,
+        }
+
+    def action_open_automations(self):
+        """The stage's automation rules; a new one made here fires when a lead enters the stage."""
+        self.ensure_one()
+        rules = self._get_automations()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Automations: %(stage)s", stage=self.name),
+            "res_model": "base.automation",
+            "views": [
+                (self.env.ref("base_automation.view_base_automation_kanban").id, "kanban"),
+                (self.env.ref("sales_process_stages.base_automation_view_tree_crm_stage").id, "list"),
+                (False, "form"),
+            ],
+            # the rules found now, and those made here later ("stage is set to" this stage)
+            "domain": [
+                ("model_name", "=", "crm.lead"), "|", ("id", "in", rules.ids),
+                "&", ("trigger", "=", "on_stage_set"), ("trg_field_ref", "=", self.id),
+            ],
+            "context": self._get_automation_defaults(),
+        }
+
+    def action_create_automation(self):
+        """A new automation rule for this stage: on the leads, "stage is set to" this stage."""
+        self.ensure_one()
+        self.env["base.automation"].check_access("create")
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("New Automation: %(stage)s", stage=self.name),
+            "res_model": "base.automation",
+            "views": [(False, "form")],
+            "target": "current",
+            "context": self._get_automation_defaults(),
+        }
