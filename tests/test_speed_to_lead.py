@@ -8,11 +8,15 @@ stage "New" is a call-centre stage: 10 working minutes, due soon 5 minutes befor
 the team leader told 10 minutes later. Time is frozen with ``mock_datetime_and_now``.
 """
 
+import importlib.util
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged, users
+
+import odoo.addons.sales_process_stages as addon
 
 from .test_sla import FRI_16_NY, MINUTE, SlaCommon
 
@@ -21,6 +25,7 @@ _logger = logging.getLogger(__name__)
 MON_9_NY = datetime(2024, 6, 10, 13, 0)  # Monday 9:00 in New York
 FRI_1655_NY = FRI_16_NY + timedelta(minutes=55)  # Friday 16:55 in New York, 5 working minutes left
 MON_8_NY = datetime(2024, 6, 10, 12, 0)  # Monday 8:00 in New York: the office opens
+MIGRATION = Path(addon.__file__).parent / "migrations" / "18.0.1.3.0" / "post-migration.py"
 MODULE = "sales_process_stages"
 
 
@@ -433,3 +438,64 @@ class TestFirstResponseReport(SpeedCommon):
         self.assertEqual(action.view_mode, "pivot,graph")
         menu = self.env.ref(f"{MODULE}.crm_lead_first_response_report_menu")
         self.assertEqual(menu.parent_id, self.env.ref("crm.crm_menu_report"))
+
+
+@tagged("post_install", "-at_install", "sales_process_stages", "speed_to_lead")
+class TestSpeedToLeadMigration(SpeedCommon):
+    """18.0.1.3.0: the seeded first stages get their speed-to-lead SLA where left as seeded; the
+    leads get the first response their history shows."""
+
+    def _migrate(self):
+        spec = importlib.util.spec_from_file_location("sps_migration_18_0_1_3_0", MIGRATION)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.1.2.0")
+        self.env.invalidate_all()
+        return migration
+
+    def test_upgrade(self):
+        ref = self.env.ref
+        pv, insurance, b2b = (ref(f"{MODULE}.crm_stage_{xmlid}") for xmlid in ("pv_new", "insurance_new",
+                                                                                 "b2b_interest"))
+        pv_call = ref(f"{MODULE}.crm_stage_checklist_item_pv_new_call")
+        insurance_call = ref(f"{MODULE}.crm_stage_checklist_item_insurance_new_call")
+        seeded = {"sla_enabled": True, "sla_duration": 1, "sla_duration_unit": "days", "sla_time_basis": "working",
+                  "sla_due_soon_type": "percent", "sla_due_soon_percent": 75, "sla_escalate": True,
+                  "sla_notify_leader": True, "sla_leader_delay": 4, "sla_leader_delay_unit": "hours"}
+        # the database as 18.0.1.2.0 left it (rolled back with the test), a consultant's edit on insurance
+        (pv | insurance | b2b).write(seeded)
+        insurance.sla_leader_delay = 2
+        (pv_call | insurance_call).due_offset = 1
+        with self.mock_datetime_and_now(MON_9_NY):
+            lead = self._create_lead()
+        self._done(lead, self.activity_type_call, MON_9_NY + 4 * MINUTE)
+        lead.sudo().write({"first_response_date": False, "first_response_hours": 0})
+        migration = self._migrate()
+        self.assertEqual((pv.sla_duration, pv.sla_duration_unit, pv.sla_time_basis, pv.sla_due_soon_before,
+                          pv.sla_due_soon_before_unit, pv.sla_leader_delay, pv.sla_leader_delay_unit),
+                         (15, "minutes", "working", 5, "minutes", 15, "minutes"))
+        self.assertEqual(pv_call.due_offset, 0)
+        self.assertEqual((b2b.sla_duration, b2b.sla_duration_unit), (4, "hours"))
+        self.assertEqual((insurance.sla_duration, insurance.sla_duration_unit, insurance.sla_leader_delay),
+                         (1, "days", 2), "a consultant's edit stays")
+        self.assertEqual(insurance_call.due_offset, 1)
+        self.assertEqual(lead.first_response_date, MON_9_NY + 4 * MINUTE)
+        self.assertAlmostEqual(lead.first_response_hours, 4 / 60)
+        # running it again changes nothing
+        migration.migrate(self.env.cr, "18.0.1.2.0")
+        self.assertEqual((pv.sla_duration, pv.sla_duration_unit), (15, "minutes"))
+
+    def test_demo_leads_have_first_responses(self):
+        """The demo's leads, walked then dated back, show first responses of their past."""
+        for key in ("pv", "insurance", "saas", "b2b"):
+            team = self.env.ref(f"{MODULE}.crm_team_pipeline_{key}")
+            leads = self.env["crm.lead"].with_context(active_test=False).search([("team_id", "=", team.id)])
+            answered = leads.filtered("first_response_date")
+            with self.subTest(pipeline=key):
+                self.assertGreaterEqual(len(answered), len(leads) // 2)
+                for lead in answered:
+                    self.assertGreaterEqual(lead.first_response_date, lead.create_date)
+                    self.assertGreater(lead.first_response_hours, 0)
+                    self.assertGreater(lead.first_response_sla_hours, 0, "every first stage has an SLA")
+                report = self.env["crm.lead.first.response.report"].search([("team_id", "=", team.id)])
+                self.assertEqual(report.lead_id, answered)
