@@ -45,10 +45,10 @@ SLA_RUNNING_STATES = ("on_track", "due_soon")
 SLA_THRESHOLDS = (("overdue", "sla_deadline"), ("due_soon", "sla_due_soon_date"))
 # fields the SLA computation may write that the chatter tracks
 SLA_TRACKED_FIELDS = {"sla_hold_until", "sla_hold_reason"}
-# values of a lead without a running SLA
 # dates of a lead when the sweep has work to do on it (resume a hold, change a state, escalate)
 SLA_SWEEP_DATE_FIELDS = ("sla_resume_date", "sla_due_soon_date", "sla_deadline", "sla_escalation_date",
                          "sla_leader_date")
+# values of a lead without a running SLA
 SLA_NONE_VALUES = {
     "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
     "sla_escalation_date": False, "sla_leader_date": False,
