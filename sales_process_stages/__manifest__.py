@@ -3,7 +3,7 @@
     "name": "Sales Process Stages",
     "summary": "Turn the CRM pipeline into a managed sales process: stage "
     "checklists, entry requirements, SLA timers, loss reasons, industry pipelines",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "sales_process_stages developers",
@@ -33,6 +33,7 @@
         "views/mail_activity_views.xml",
         "report/crm_lead_lost_report_views.xml",
         "report/crm_stage_conversion_report_views.xml",
+        "report/crm_lead_first_response_report_views.xml",
         "wizard/crm_lead_lost_views.xml",
         "wizard/crm_lead_stage_move_views.xml",
         "wizard/crm_lead_transfer_views.xml",
@@ -40,6 +41,7 @@
         "views/crm_lead_stage_history_views.xml",
         "views/base_automation_views.xml",
         "data/crm_lead_stage_history_data.xml",
+        "data/crm_lead_first_response_data.xml",
         "views/sales_process_stages_menus.xml",
     ],
     "demo": [

@@ -90,7 +90,7 @@ PIPELINES = {
     "pv": {
         "name": "Photovoltaics (PV)", "skip": False, "back": True, "won_from": ["closing"],
         "stages": [
-            ("new", "Contact the new lead", 10, (1, "days", WORKING), [], False, 1, 1),
+            ("new", "Contact the new lead", 10, (15, "minutes", WORKING), [], False, 1, 1),
             ("meeting", "Meet the customer and assess the site", 20, (2, "days", WORKING),
              ["city", "partner_id", "phone", "street"], True, 2, 1),
             ("offer", "Prepare the offer", 40, (5, "days", WORKING), ["email_from"], False, 4, 0),
@@ -104,7 +104,7 @@ PIPELINES = {
         "name": "Insurance (life, mortgage, leasing cover)", "skip": False, "back": True,
         "won_from": ["underwriting"],
         "stages": [
-            ("new", "Contact the new lead", 10, (1, "days", WORKING), [], False, 2, 0),
+            ("new", "Contact the new lead", 10, (10, "minutes", WORKING), [], False, 2, 0),
             ("needs", "Analyse and document the needs", 20, (5, "days", WORKING),
              ["email_from", "partner_id", "phone"], True, 2, 0),
             ("quotes", "Request quotes from insurers", 40, (7, "days", CALENDAR), ["expected_revenue"], False, 3, 0),
@@ -117,7 +117,7 @@ PIPELINES = {
     "saas": {
         "name": "SaaS subscriptions", "skip": True, "back": True, "won_from": ["negotiation"],
         "stages": [
-            ("new", "Contact the new lead", 10, (1, "days", WORKING), [], False, 2, 0),
+            ("new", "Contact the new lead", 10, (1, "hours", WORKING), [], False, 2, 0),
             ("demo", "Run the discovery call and demo", 20, (2, "days", WORKING), ["email_from", "partner_id"], True,
              2, 0),
             ("trial", "Run the 14-day trial", 40, (14, "days", CALENDAR), ["email_from"], False, 2, 1),
@@ -131,7 +131,7 @@ PIPELINES = {
     "b2b": {
         "name": "B2B corporate sales", "skip": True, "back": True, "won_from": ["contract"],
         "stages": [
-            ("interest", "Confirm the interest (BANT)", 5, (1, "days", WORKING), [], False, 5, 0),
+            ("interest", "Confirm the interest (BANT)", 5, (4, "hours", WORKING), [], False, 5, 0),
             ("qualify", "Qualify and assign the salesperson", 10, (2, "days", WORKING), ["partner_id"], False, 2, 0),
             ("needs", "Analyse the needs", 20, (10, "days", WORKING), ["user_id"], True, 2, 0),
             ("presentation", "Present the company and the solution", 30, (10, "days", WORKING), [], True, 1, 1),
@@ -278,14 +278,21 @@ class TestSeededPipelines(PipelineCommon):
                 self.assertEqual(sorted(reasons.mapped("name")), sorted(spec["reasons"]))
 
     def test_realistic_slas(self):
-        """A new lead is contacted within one working day; a first contact followed up two days after;
-        a sent offer followed up within a week; a trial lasts 14 days."""
+        """Speed to lead: a PV or insurance web lead is called within minutes, a SaaS trial request
+        within the hour, a corporate enquiry within half a working day, and the team leader hears of
+        it when not; a first contact followed up two days after; a sent offer followed up within a
+        week; a trial lasts 14 days."""
         ref = self.env.ref
+        within = {"pv": (15, "minutes"), "insurance": (10, "minutes"), "saas": (1, "hours"), "b2b": (4, "hours")}
         for key in PIPELINES:
             first = self._stages(self.templates[key])[0]
             self.assertEqual((first.sla_duration, first.sla_duration_unit, first.sla_time_basis),
-                             (1, "days", "working"))
+                             (*within[key], "working"))
             self.assertTrue(first.sla_escalate and first.sla_notify_leader)
+            self.assertLessEqual(first.sla_leader_delay, first.sla_duration)
+            self.assertEqual(first.sla_leader_delay_unit, first.sla_duration_unit)
+            call = first.checklist_item_ids.filtered(lambda item: item.activity_type_id.category == "phonecall")
+            self.assertEqual((call.due_offset, call.due_offset_unit), (0, "days"), "called the day it comes in")
         for xmlid in ("pv_meeting_follow_up", "saas_demo_follow_up"):
             self.assertEqual(ref(f"{MODULE}.crm_stage_checklist_item_{xmlid}").due_offset, 2)
         for xmlid in ("pv_closing", "saas_proposal", "b2b_proposal_presentation", "insurance_quotes"):

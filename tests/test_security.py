@@ -101,7 +101,9 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
     def test_what_the_process_computes_is_not_written_by_clients(self):
         lead = self._new_leads()
         for vals in ({"sla_state": "on_track"}, {"sla_escalation_date": False, "sla_escalated_date": "2026-01-01"},
-                     {"checklist_mandatory_done": 1, "checklist_progress": 100.0}, {"lost_stage_id": False}):
+                     {"checklist_mandatory_done": 1, "checklist_progress": 100.0}, {"lost_stage_id": False},
+                     {"first_response_date": "2026-01-01 10:00:00", "first_response_within_sla": True},
+                     {"first_response_hours": 0.01}):
             with self.subTest(vals=vals):
                 __, error = self._rpc("crm.lead", "write", [lead.ids, vals])
                 self.assertEqual(error and error[0], "odoo.exceptions.UserError")

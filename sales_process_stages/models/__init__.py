@@ -10,6 +10,7 @@ from . import crm_lead_entry_requirements
 from . import crm_lead_checklist
 from . import crm_lead_fixed_probability
 from . import crm_lead_sla
+from . import crm_lead_first_response
 from . import crm_lead_history
 from . import crm_lead_loss
 from . import crm_lead_call

@@ -54,6 +54,8 @@ class CrmLead(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_process_fields_written(vals)
         leads = super().create(vals_list)
         # values are final only once created (defaults, computed stage): checked now, raising
         # undoes the whole create
@@ -96,7 +98,8 @@ class CrmLead(models.Model):
 
     def _check_process_fields_written(self, vals):
         """Only the process writes what it computes (as superuser): a client cannot turn a red
-        badge green or mark a checklist complete by writing the values."""
+        badge green, mark a checklist complete or make a lead answered by writing the values, nor
+        by creating a lead with them."""
         written = self._get_process_computed_fields().intersection(vals)
         if written and not self.env.su:
             labels = self.fields_get(sorted(written), ["string"])

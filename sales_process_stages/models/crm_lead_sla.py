@@ -3,14 +3,21 @@ traffic light (on track, due soon, overdue), holds, escalations. Set in the tran
 step (see ``crm_lead.py``) when a stay starts or ends; the scheduled sweep
 (``_cron_sweep_sla``) catches the passing of time, set-based.
 
+Durations count minutes, hours or days (``crm.stage``'s ``SLA_UNITS``). The sweep runs every
+15 minutes; an SLA date falling before its next run (a "contact within 10 minutes" stage) wakes
+it at that minute (``_sla_wake_sweep``), and each run wakes it for the next such date.
+
 The traffic light is defined once (``SLA_THRESHOLDS``): the Python compute (``sla_state_at``)
-and the sweep's SQL (``sla_state_sql``, ``sla_state_changes_sql``) follow from it."""
+and the sweep's SQL (``sla_state_sql``, ``sla_state_changes_sql``, ``sla_next_change_sql``)
+follow from it."""
 
 import logging
 import threading
 import time
 from collections import defaultdict
+from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
 from markupsafe import escape
 from psycopg2 import errors as pg_errors
 
@@ -20,6 +27,7 @@ from odoo.osv import expression
 from odoo.tools import SQL, split_every
 
 from ..tools.sla_clock import SlaClock
+from .crm_stage import sla_duration_hours
 
 _logger = logging.getLogger(__name__)
 
@@ -37,6 +45,9 @@ SLA_RUNNING_STATES = ("on_track", "due_soon")
 SLA_THRESHOLDS = (("overdue", "sla_deadline"), ("due_soon", "sla_due_soon_date"))
 # fields the SLA computation may write that the chatter tracks
 SLA_TRACKED_FIELDS = {"sla_hold_until", "sla_hold_reason"}
+# dates of a lead when the sweep has work to do on it (resume a hold, change a state, escalate)
+SLA_SWEEP_DATE_FIELDS = ("sla_resume_date", "sla_due_soon_date", "sla_deadline", "sla_escalation_date",
+                         "sla_leader_date")
 # values of a lead without a running SLA
 SLA_NONE_VALUES = {
     "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
@@ -64,17 +75,30 @@ def sla_priority_sql(state_sql):
         SQL("WHEN %s = %s THEN %s", state_sql, state, priority) for state, priority in SLA_PRIORITY.items()))
 
 
+def sla_less_urgent_states(state):
+    """The states of a running SLA less urgent than ``state`` (a state of ``SLA_THRESHOLDS``)."""
+    urgency = [threshold for threshold, __ in reversed(SLA_THRESHOLDS)]  # least urgent first
+    return ("on_track", *urgency[:urgency.index(state)])
+
+
 def sla_state_changes_sql(now, target=None):
     """Running SLAs whose state at ``now`` is more urgent than the state they have (those
     turning ``target``, when given), as a condition the partial indexes of the dates serve."""
-    urgency = [state for state, __ in reversed(SLA_THRESHOLDS)]  # least urgent first
-    conditions = []
-    for state, fname in SLA_THRESHOLDS:
-        if target and state != target:
-            continue
-        less_urgent = ["on_track", *urgency[:urgency.index(state)]]
-        conditions.append(SQL("(sla_state IN %s AND %s <= %s)", tuple(less_urgent), SQL.identifier(fname), now))
+    conditions = [
+        SQL("(sla_state IN %s AND %s <= %s)", sla_less_urgent_states(state), SQL.identifier(fname), now)
+        for state, fname in SLA_THRESHOLDS
+        if not target or state == target
+    ]
     return SQL("(%s)", SQL(" OR ").join(conditions))
+
+
+def sla_next_change_sql(now):
+    """The first date after ``now`` when a running SLA changes state (NULL if none), as SQL: the
+    earliest threshold to come of the leads below it, each read from its partial index."""
+    return SQL("LEAST(%s)", SQL(", ").join(
+        SQL("(SELECT MIN(%(date)s) FROM crm_lead WHERE sla_state IN %(states)s AND %(date)s > %(now)s)",
+            date=SQL.identifier(fname), states=sla_less_urgent_states(state), now=now)
+        for state, fname in SLA_THRESHOLDS))
 
 
 class CrmLead(models.Model):
@@ -107,6 +131,10 @@ class CrmLead(models.Model):
         help="When the scheduled sweep notifies the team leader; emptied once done.")
     sla_escalated_date = fields.Datetime("SLA Escalated On", copy=False, readonly=True)
     sla_leader_notified_date = fields.Datetime("Team Leader Notified On", copy=False, readonly=True)
+    sla_remaining = fields.Char(
+        "SLA Time Left", compute="_compute_sla_remaining",
+        help="Time until the SLA deadline (or since it, when overdue), in calendar time: minutes under an "
+        "hour, hours under two days, then days.")
     days_in_stage = fields.Integer(
         "Days in Stage", compute="_compute_days_in_stage",
         help="Days since the lead entered its current stage.")
@@ -129,6 +157,30 @@ class CrmLead(models.Model):
         for lead in self:
             entered = lead.date_last_stage_update
             lead.days_in_stage = max((now - entered).days, 0) if entered else 0
+
+    @api.depends("sla_state", "sla_deadline")
+    def _compute_sla_remaining(self):
+        now = fields.Datetime.now()
+        for lead in self:
+            if lead.sla_state == "none" or not lead.sla_deadline:
+                lead.sla_remaining = False
+                continue
+            seconds = (lead.sla_deadline - now).total_seconds()
+            if seconds > 0:
+                lead.sla_remaining = _("%(time)s left", time=self._sla_format_time(seconds))
+            else:
+                lead.sla_remaining = _("%(time)s late", time=self._sla_format_time(-seconds))
+
+    @api.model
+    def _sla_format_time(self, seconds):
+        """A duration as the SLA badge shows it: minutes under an hour, hours under two days, then
+        days; whole units, rounded down (but never "0 min")."""
+        minutes = int(seconds // 60)
+        if minutes < 60:
+            return _("%(minutes)s min", minutes=max(minutes, 1))
+        if minutes < 48 * 60:
+            return _("%(hours)s h", hours=minutes // 60)
+        return _("%(days)s d", days=minutes // (24 * 60))
 
     @api.depends("create_date", "date_closed")
     def _compute_days_in_process(self):
@@ -227,13 +279,13 @@ class CrmLead(models.Model):
 
     @api.model
     def _sla_hours(self, duration, clock):
-        """Hours of ``duration`` = (value, unit) on ``clock``: a day is 24 hours in calendar time and
+        """Hours of ``duration`` = (value, unit) on ``clock``: minutes and hours are what they say
+        (counted on the clock: "within 10 working minutes"); a day is 24 hours in calendar time and
         the calendar's average hours per day in working time ("within one working day" is the
         calendar's day of work, from whenever the lead arrives)."""
         value, unit = duration
-        if unit != "days":
-            return value
-        return value * ((clock.calendar.hours_per_day or 8.0) if clock.working else 24.0)
+        hours_per_day = (clock.calendar.hours_per_day or 8.0) if clock.working else 24.0
+        return sla_duration_hours(value, unit, hours_per_day)
 
     def _sla_get_activity_dates(self, stage_rules):
         """{lead id: latest date of its planned activities} for the leads in stages whose clock
@@ -269,9 +321,14 @@ class CrmLead(models.Model):
         activity_dates = leads._sla_get_activity_dates(stage_rules)
         clocks = {}
         lead_ids_by_vals = defaultdict(list)
+        next_date = None  # the earliest SLA date to come: the sweep must not miss it
         for lead in leads:
             vals = lead._sla_compute_values(stage_rules, clocks, activity_dates, now, reset)
             lead_ids_by_vals[tuple(sorted(vals.items()))].append(lead.id)
+            for fname in SLA_SWEEP_DATE_FIELDS:
+                date = vals.get(fname)
+                if date and date > now and (next_date is None or date < next_date):
+                    next_date = date
         # one write per set of values, one UPDATE per set of fields when flushed; the SLA fields are not
         # tracked: no tracking to prepare (mail.thread would read every tracked field of the leads each time)
         untracked = leads.with_context(tracking_disable=True)
@@ -280,6 +337,29 @@ class CrmLead(models.Model):
             (leads if SLA_TRACKED_FIELDS.intersection(vals) else untracked).browse(lead_ids).write(vals)
         if sync and not reset:
             self.env["crm.lead.stage.history"]._sync_open_stays(leads)
+        if next_date:
+            self._sla_wake_sweep(next_date)
+
+    @api.model
+    def _sla_wake_sweep(self, at):
+        """Run the sweep at ``at`` (an SLA date to come) when it falls before the sweep's next
+        regular run: an SLA counted in minutes turns due soon or overdue between two runs. One
+        trigger (``ir.cron._trigger``, rounded up to the minute, its precision) per batch: the
+        sweep that runs then wakes itself again for the next date (``_sla_sweep_wake_next``), so
+        that every date is caught within a minute, later ones by the regular runs."""
+        cron = self.env.ref("sales_process_stages.ir_cron_crm_lead_sla_sweep", raise_if_not_found=False)
+        cron = cron and cron.sudo()
+        if not cron or not cron.active:
+            return
+        now = self.env.cr.now()
+        # the regular run comes within one interval: it wakes the sweep for the dates after it
+        if at > now + relativedelta(**{cron.interval_type: cron.interval_number}):
+            return
+        if at.second or at.microsecond:
+            at = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if not self.env["ir.cron.trigger"].sudo().search_count(
+                [("cron_id", "=", cron.id), ("call_at", "=", at)], limit=1):
+            cron._trigger(at)
 
     @api.model
     def _sla_recompute_search(self, domain, batch_size=1000):
@@ -473,8 +553,28 @@ class CrmLead(models.Model):
                     remaining = Lead._sla_sweep_remaining()
                     self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
                     return done
+        Lead._sla_sweep_wake_next()
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
         return done
+
+    @api.model
+    def _sla_sweep_wake_next(self):
+        """Wake the sweep again at the next date it has work at, when that comes before its next
+        regular run (``_sla_wake_sweep``): minutes SLAs are caught on time. The same conditions
+        as its steps, each read from its partial index."""
+        now = self.env.cr.now()
+        self.env["crm.lead"].flush_model(list(SLA_SWEEP_DATE_FIELDS) + ["sla_state"])
+        # escalations are due at the deadline (``sla_escalation_date``): the state change covers them
+        self.env.cr.execute(SQL("""
+            SELECT LEAST(
+                (SELECT MIN(sla_resume_date) FROM crm_lead WHERE sla_resume_date > %(now)s),
+                %(state_change)s,
+                (SELECT MIN(sla_leader_date) FROM crm_lead WHERE sla_leader_date > %(now)s)
+            )
+        """, now=now, state_change=sla_next_change_sql(now)))
+        next_date = self.env.cr.fetchone()[0]
+        if next_date:
+            self._sla_wake_sweep(next_date)
 
     def _sla_sweep_batch(self, step, limit, auto_commit):
         """Run one batch of a step, committed on its own out of tests. A batch that meets the

@@ -4,12 +4,25 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 UNSUPPORTED_REQUIRED_TYPES = ("one2many", "many2many", "binary", "json", "properties")
+# units of the SLA's durations (budget, due soon "before", leader delay): minutes for "contact within
+# 10 minutes" stages, hours, days (see ``crm.lead._sla_hours``)
+SLA_UNITS = [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days")]
 # stage settings that change the deadlines of the leads in the stage
 SLA_RECOMPUTE_FIELDS = {
     "sla_enabled", "sla_duration", "sla_duration_unit", "sla_time_basis", "sla_due_soon_type",
     "sla_due_soon_percent", "sla_due_soon_before", "sla_due_soon_before_unit", "sla_activity_aware",
     "sla_escalate", "sla_notify_leader", "sla_leader_delay", "sla_leader_delay_unit", "is_won",
 }
+
+
+def sla_duration_hours(value, unit, hours_per_day):
+    """Hours of a duration of the SLA: ``value`` in ``unit`` (``SLA_UNITS``); a day is
+    ``hours_per_day`` hours (24 in calendar time, the calendar's day of work in working time)."""
+    if unit == "minutes":
+        return value / 60.0
+    if unit == "days":
+        return value * hours_per_day
+    return value
 
 
 class CrmStage(models.Model):
@@ -47,7 +60,9 @@ class CrmStage(models.Model):
         "SLA Duration", default=1.0,
         help="Time a lead may stay in the stage before it is overdue.")
     sla_duration_unit = fields.Selection(
-        [("hours", "Hours"), ("days", "Days")], string="SLA Unit", required=True, default="days")
+        SLA_UNITS, string="SLA Unit", required=True, default="days",
+        help="Minutes and hours are counted as the SLA is (working or calendar time); a day is 24 hours in "
+        "calendar time and the working calendar's hours per day in working time.")
     sla_time_basis = fields.Selection(
         [("calendar", "Calendar time"), ("working", "Working time")],
         string="Counted In", required=True, default="calendar",
@@ -63,7 +78,7 @@ class CrmStage(models.Model):
     sla_due_soon_before = fields.Float(
         "Due Soon Before", default=4.0, help="The lead turns yellow this long before its deadline.")
     sla_due_soon_before_unit = fields.Selection(
-        [("hours", "Hours"), ("days", "Days")], string="Due Soon Unit", required=True, default="hours")
+        SLA_UNITS, string="Due Soon Unit", required=True, default="hours")
     sla_activity_aware = fields.Boolean(
         "Planned Activities Extend the SLA",
         help="A lead with an activity planned for later is not overdue before that activity's "
@@ -84,7 +99,7 @@ class CrmStage(models.Model):
     sla_leader_delay = fields.Float(
         "Notify Leader After", default=1.0, help="Delay after the deadline, counted as the SLA is.")
     sla_leader_delay_unit = fields.Selection(
-        [("hours", "Hours"), ("days", "Days")], string="Leader Delay Unit", required=True, default="days")
+        SLA_UNITS, string="Leader Delay Unit", required=True, default="days")
 
     # Automations: Odoo's automation rules of the leads that fire for this stage
     automation_count = fields.Integer(
@@ -137,8 +152,8 @@ class CrmStage(models.Model):
             if stage.sla_due_soon_type == "before":
                 hours_per_day = 24.0 if stage.sla_time_basis == "calendar" else (
                     stage._get_sla_calendars()[:1].hours_per_day or 8.0)
-                before = stage.sla_due_soon_before * (hours_per_day if stage.sla_due_soon_before_unit == "days" else 1)
-                budget = stage.sla_duration * (hours_per_day if stage.sla_duration_unit == "days" else 1)
+                before = sla_duration_hours(stage.sla_due_soon_before, stage.sla_due_soon_before_unit, hours_per_day)
+                budget = sla_duration_hours(stage.sla_duration, stage.sla_duration_unit, hours_per_day)
                 if stage.sla_due_soon_before <= 0 or before >= budget:
                     raise ValidationError(_(
                         "The “due soon” warning of stage “%(stage)s” must come a positive time before the "
@@ -279,8 +294,9 @@ class CrmStage(models.Model):
     def _get_sla_rule(self):
         """Time budget of the stage, as the SLA computations read it from the cached rules.
 
-        Durations are (value, unit) pairs: hours are hours, days are 24 hours in calendar time and
-        the calendar's hours per day in working time (see ``crm.lead._sla_hours``)."""
+        Durations are (value, unit) pairs: minutes and hours are counted as they are, days are 24
+        hours in calendar time and the calendar's hours per day in working time
+        (``sla_duration_hours``, through ``crm.lead._sla_hours``)."""
         self.ensure_one()
         return {
             "duration": (self.sla_duration, self.sla_duration_unit),

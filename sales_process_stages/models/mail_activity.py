@@ -6,14 +6,19 @@ class MailActivity(models.Model):
 
     def _action_done(self, feedback=False, attachment_ids=None):
         """Marking a checklist activity done ticks its checklist line (a line ticked first has
-        no open line left here)."""
+        no open line left here); a call, email or meeting done is its lead's first response when
+        the lead has none yet (``crm_lead_first_response.py``)."""
         lines = self.env["crm.lead.checklist.line"].sudo().search(
             [("activity_id", "in", self.ids), ("state", "=", "open")])
         if lines:
             lines._check_attachment(extra_attachment=bool(attachment_ids))
+        # read before the activities are gone
+        answered_lead_ids = self.env["crm.lead"]._first_response_activity_lead_ids(self)
         result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
         if lines:
             lines._mark_done()
+        if answered_lead_ids:
+            self.env["crm.lead"].browse(answered_lead_ids)._first_response_record(self.env.cr.now())
         return result
 
     def action_call_no_answer(self):

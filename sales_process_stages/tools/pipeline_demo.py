@@ -1,6 +1,7 @@
 """Demo data of the seeded pipelines: leads walked through their stages by the pipeline's rules, as
 reps would, then their history dated back, so that the board shows every SLA colour, half-done
-checklists, won and lost deals, and the stage history report has stays to show.
+checklists, won and lost deals, and the stage history and speed to lead reports have stays and
+first responses to show.
 
 Only the demo data calls this (``crm.lead._demo_play_pipeline``), once, at install. It goes
 through the lead's own gate: a pipeline that could not be walked would fail the demo's install.
@@ -161,6 +162,8 @@ def _date_back(lead, entry, markers):
     env.invalidate_all()
     if lead.active:
         lead._sla_recompute()
+    # its first response, recorded while it was walked, from its dated chatter and stays
+    lead._first_response_from_history()
 
 
 class _Clocks:
