@@ -32,13 +32,9 @@ SALESPERSON_DAY_SQL = SQL("""
 """)
 # An open lead or opportunity (not won, not lost), on ``l`` and its stage ``s``
 OPEN_LEAD_SQL = SQL("l.active AND NOT COALESCE(s.is_won, FALSE) AND COALESCE(l.probability, 0) < 100")
-# Nobody contacted the lead yet: no completed call, email or meeting
-FIRST_CONTACT_PENDING = """
-    NOT EXISTS (
-        SELECT 1 FROM mail_message m JOIN mail_activity_type t ON t.id = m.mail_activity_type_id
-         WHERE m.model = 'crm.lead' AND m.res_id = l.id
-           AND (t.category IN ('phonecall', 'meeting') OR t.id = %(email)s))
-"""
+# Nobody contacted the lead yet: no first response (``crm_lead_first_response.py``: a call, email or
+# meeting done, or a first stage move)
+FIRST_CONTACT_PENDING_SQL = SQL("l.first_response_date IS NULL")
 # An activity of the salesperson on the lead is due today or earlier
 FOLLOW_UP_DUE_SQL = SQL("""
     EXISTS (SELECT 1 FROM mail_activity a
@@ -49,12 +45,6 @@ FOLLOW_UP_DUE_SQL = SQL("""
 NO_ANSWER_PENDING_SQL = SQL(
     "l.call_no_answer_date IS NOT NULL"
     " AND (l.call_no_answer_date AT TIME ZONE 'UTC' AT TIME ZONE d.tz)::date < d.today")
-
-
-def first_contact_pending_sql(env):
-    """SQL: nobody contacted the lead ``l`` yet."""
-    email_id = env["ir.model.data"]._xmlid_to_res_id("mail.mail_activity_data_email", raise_if_not_found=False)
-    return SQL(FIRST_CONTACT_PENDING, email=email_id or 0)
 
 
 class CrmLeadCallQueue(models.Model):
@@ -106,7 +96,7 @@ class CrmLeadCallQueue(models.Model):
                             WHEN %(follow_up)s THEN 2 END AS queue_rank
              ) q
              WHERE %(open)s AND l.user_id IS NOT NULL AND q.queue_rank IS NOT NULL
-        """, day=SALESPERSON_DAY_SQL, first_contact=first_contact_pending_sql(self.env),
+        """, day=SALESPERSON_DAY_SQL, first_contact=FIRST_CONTACT_PENDING_SQL,
             no_answer=NO_ANSWER_PENDING_SQL, follow_up=FOLLOW_UP_DUE_SQL, open=OPEN_LEAD_SQL)
 
     def _search(self, domain, offset=0, limit=None, order=None):

@@ -6,7 +6,7 @@ definition, used for the count and for the leads it opens."""
 from odoo import _, fields, models
 from odoo.tools import SQL
 
-from .crm_lead_call_queue import OPEN_LEAD_SQL, SALESPERSON_DAY_SQL, first_contact_pending_sql
+from .crm_lead_call_queue import FIRST_CONTACT_PENDING_SQL, OPEN_LEAD_SQL, SALESPERSON_DAY_SQL
 
 # count name: (label, SQL condition on the lead ``l``, its stage ``s`` and the day ``d``)
 REVIEW_COUNTS = {
@@ -40,7 +40,7 @@ class CrmLeadDailyReview(models.Model):
     lost_count = fields.Integer("Lost Yesterday", readonly=True)
 
     def _review_conditions(self):
-        return {**REVIEW_COUNTS, "first_contact": SQL("%s AND %s", OPEN_LEAD_SQL, first_contact_pending_sql(self.env))}
+        return {**REVIEW_COUNTS, "first_contact": SQL("%s AND %s", OPEN_LEAD_SQL, FIRST_CONTACT_PENDING_SQL)}
 
     @property
     def _table_query(self):
