@@ -3,6 +3,8 @@ Odoo's stage tracking; readable as the leads are."""
 
 from datetime import datetime, timedelta
 
+from lxml import etree
+
 from odoo.exceptions import AccessError
 from odoo.tests.common import tagged, users
 
@@ -60,6 +62,25 @@ class TestStageHistory(TestCrmCommon):
         stays = self._stays(lead)
         self.assertEqual(stays.mapped("duration_hours"), [1.0, 3.0, 0.0])
         self.assertEqual(stays[1].sla_deadline, T0 + 3 * HOUR)
+
+    def test_the_list_reads_days_and_names_the_pipeline(self):
+        """Days with one decimal, the current stay's days so far (not 0), the pipeline beside the stage."""
+        with self.mock_datetime_and_now(T0):
+            lead = self._create_lead()
+        with self.mock_datetime_and_now(T0 + 36 * HOUR):
+            lead.write({"stage_id": self.stage_team1_2.id})
+        with self.mock_datetime_and_now(T0 + 48 * HOUR):
+            first, current = self._stays(lead)
+            self.assertEqual(first.stay_days, 1.5)
+            self.assertEqual(current.stay_days, 0.5, "the current stay, so far")
+        arch = etree.fromstring(self.History.get_views([(False, "list")])["views"]["list"]["arch"])
+        names = [node.get("name") for node in arch.iter("field")]
+        self.assertLess(names.index("team_id"), names.index("stage_id"), "the pipeline beside the stage")
+        self.assertEqual(arch.xpath("//field[@name='team_id']")[0].get("string"), "Pipeline")
+        self.assertFalse(arch.xpath("//field[@name='stay_days'][@widget]"), "days as a number, not hh:mm")
+        self.assertFalse(arch.xpath("//field[@name='duration_hours'][@widget='float_time']"))
+        digits = self.History.fields_get(["stay_days"])["stay_days"]["digits"]
+        self.assertEqual(digits[1], 1, "one decimal")
 
     def test_sla_met(self):
         with self.mock_datetime_and_now(T0):

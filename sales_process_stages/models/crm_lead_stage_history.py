@@ -29,6 +29,9 @@ class CrmLeadStageHistory(models.Model):
     duration_hours = fields.Float(
         "Duration (Hours)", readonly=True, aggregator="avg", digits=(16, 2),
         help="Hours from entering to leaving the stage (0 while the lead is still in it).")
+    stay_days = fields.Float(
+        "Days", compute="_compute_stay_days", digits=(16, 1),
+        help="Days in the stage: from entering to leaving it, or until now for the current stay.")
     entry_type = fields.Selection(
         [("create", "Created"), ("move", "Moved In"), ("restore", "Restored"), ("rebuild", "Before Tracking")],
         string="Entry", readonly=True,
@@ -120,6 +123,14 @@ class CrmLeadStageHistory(models.Model):
 
     # leads whose open stay is to follow their salesperson and team: {lead id}, per transaction
     _pending_owners_key = "sales_process_stages.stay_owners"
+
+
+    @api.depends_context("uid")
+    def _compute_stay_days(self):
+        now = fields.Datetime.now()
+        for stay in self:
+            end = stay.date_out or now
+            stay.stay_days = max((end - stay.date_in).total_seconds(), 0) / 86400 if stay.date_in else 0.0
 
     @api.model
     def _sync_open_stay_owners_later(self, leads):
