@@ -235,7 +235,7 @@ class TestCallQueue(CallsCommon):
         cls.env.cr.execute(SQL("UPDATE crm_lead SET create_date = %s, date_last_stage_update = %s WHERE id = %s",
                                now - timedelta(days=3), now - timedelta(days=3), cls.new_old.id))
         cls.env.invalidate_all()
-        today = fields.Date.context_today(cls.new_old)
+        today = fields.Date.today()  # the salesperson's day: their time zone is UTC
         # contacted leads: a call done, then a follow-up (or none)
         contacted = cls.follow_small | cls.follow_big | cls.tomorrow | cls.no_answer | cls.won | cls.other_rep
         contacted.action_call_done()
@@ -380,7 +380,7 @@ class TestCallQueueTour(CallsCommon, HttpCase):
         } for name in ("Tour caller A", "Tour caller B")])
         second.action_call_done()
         second.activity_schedule("mail.mail_activity_data_call", summary="Call the customer back",
-                                 user_id=self.user_sales_salesman.id, date_deadline=self._today())
+                                 user_id=self.user_sales_salesman.id, date_deadline=fields.Date.today())
         self.start_tour("/odoo/action-sales_process_stages.crm_lead_call_queue_action_my",
                         "sales_process_stages_call_queue", login="user_sales_salesman", timeout=120)
         self.assertEqual(first.call_attempt_count, 1)

@@ -5,7 +5,7 @@ from pathlib import Path
 import polib
 
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import TestSalesProcessCommon
 
@@ -75,3 +75,22 @@ class TestTranslations(TestSalesProcessCommon):
         other = self.env["crm.lead"].create({"name": "Roof 2", "type": "opportunity", "team_id": pv_team.id,
                                              "stage_id": first.id, "user_id": self.user_sales_salesman.id})
         self.assertIn(po[english], other.activity_ids.mapped("summary"))
+
+
+@tagged("post_install", "-at_install")
+class TestHebrewInTheBrowser(HttpCase):
+
+    def test_hebrew_user_reads_right_to_left(self):
+        self.env["res.lang"]._activate_lang("he_IL")
+        self.env["ir.module.module"]._load_module_terms(["web", "crm", "sales_process_stages"], ["he_IL"])
+        user = new_test_user(self.env, login="sps_hebrew", name="Dana", lang="he_IL",
+                             groups="sales_team.group_sale_salesman_all_leads")
+        Stage = self.env["crm.stage"]
+        source = Stage.create({"name": "Hebrew tour: source", "sequence": -20})
+        Stage.create({"name": "Hebrew tour: target", "sequence": -10, "required_field_ids": [(6, 0, self.env[
+            "ir.model.fields"].search([("model", "=", "crm.lead"), ("name", "=", "expected_revenue")]).ids)]})
+        lead = self.env["crm.lead"].create({"name": "Hebrew lead", "type": "opportunity", "stage_id": source.id,
+                                            "user_id": user.id, "expected_revenue": 0})
+        self.start_tour(f"/odoo/action-crm.crm_lead_opportunities/{lead.id}", "sales_process_stages_hebrew",
+                        login="sps_hebrew", timeout=180)
+        self.assertEqual(lead.stage_id, source, "refused")
