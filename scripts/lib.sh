@@ -230,13 +230,15 @@ prefix = f"odoo/addons/{module}/"
 in_wheel = {n[len(prefix):] for n in names if n.startswith(prefix)}
 strays = [n for n in names if not n.startswith(prefix) and ".dist-info/" not in n]
 # the addon's files: tracked by git, or untracked but not ignored (a new file not yet added)
-listed = subprocess.check_output(
-    ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."], cwd=addon_dir, text=True
-).split("\0")
-on_disk = {f for f in listed if f and os.path.isfile(os.path.join(addon_dir, f))} - {"pyproject.toml"}
-untracked = set(subprocess.check_output(
-    ["git", "ls-files", "-z", "--others", "--exclude-standard", "--", "."], cwd=addon_dir, text=True
-).split("\0"))
+def git_files(*options):
+    try:
+        out = subprocess.check_output(["git", "ls-files", "-z", *options, "--", "."], cwd=addon_dir, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        sys.exit(f"[wheel] {addon_dir} is not in a git checkout: whool packages the files git tracks")
+    return {f for f in out.split("\0") if f}
+listed = git_files("--cached", "--others", "--exclude-standard")
+on_disk = {f for f in listed if os.path.isfile(os.path.join(addon_dir, f))} - {"pyproject.toml"}
+untracked = git_files("--others", "--exclude-standard")
 # the files the manifest names: data, demo, and what its assets' globs match in the addon
 named = set(manifest.get("data", [])) | set(manifest.get("demo", []))
 for bundle, entries in manifest.get("assets", {}).items():
