@@ -180,3 +180,132 @@ odoo_tests_check() {
   ((ok == 0)) || echo "[test] log: $log" >&2
   return "$ok"
 }
+
+# wheel_check ADDON_DIR DB LOGDIR: the addon as an integrator installs it, as a wheel
+# (README.rst, "As a wheel"). Builds the wheel of ADDON_DIR with whool (pinned in
+# requirements-dev.txt; --no-build-isolation --no-index: no network), checks that it holds
+# every file of the addon (what git tracks, and any file git would see but does not track
+# yet) and every file the manifest names, installs it with --no-deps into a scratch
+# virtualenv (Odoo is not pip-installed here: the venv sees the project venv's packages,
+# Odoo's source through odoo-src.pth, but not this repository), checks that Odoo finds the
+# addon there and nowhere else, then installs the addon from it, without demo data, in the
+# scratch database DB with Odoo's own addons only on the addons path, and judges the log as
+# check_odoo_log does. Logs in LOGDIR; drops DB (unless KEEP_DB) and the scratch venv.
+wheel_check() (
+  local addon_dir db=$2 logdir=$3 tmp wheel venv_site project_site odoo_addons
+  addon_dir=$(cd "$1" && pwd)
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/sps_wheel.XXXXXX")
+  # shellcheck disable=SC2064  # the names are known now
+  trap "rm -rf '$tmp'; [[ -n \${KEEP_DB:-} ]] || drop_db '$db'" EXIT
+  mkdir -p "$logdir"
+  odoo_addons="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
+
+  "$PY" -c 'import whool.buildapi' 2>/dev/null \
+    || { echo "[wheel] whool is not in $VENV (requirements-dev.txt; scripts/setup.sh installs it)" >&2; return 1; }
+  if ! "$PY" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation --no-index \
+      --wheel-dir "$tmp/dist" "$addon_dir" >"$logdir/wheel_build.log" 2>&1; then
+    cat "$logdir/wheel_build.log" >&2
+    echo "[wheel] pip wheel $addon_dir failed" >&2; return 1
+  fi
+  wheel=$(echo "$tmp"/dist/*.whl)
+  [[ -f $wheel ]] || { echo "[wheel] no wheel in $tmp/dist" >&2; return 1; }
+
+  # the wheel's name and version, and its files against the addon's and the manifest's
+  "$PY" - "$addon_dir" "$wheel" <<'EOF' || return 1
+import ast, email.message, email.parser, glob, os, subprocess, sys, zipfile
+from collections import Counter
+addon_dir, wheel = sys.argv[1:]
+module = os.path.basename(addon_dir)
+manifest = ast.literal_eval(open(os.path.join(addon_dir, "__manifest__.py"), encoding="utf-8").read())
+version = manifest["version"]
+problems = []
+expected_name = f"odoo_addon_{module}-{version}-py3-none-any.whl"
+if os.path.basename(wheel) != expected_name:
+    problems.append(f"the wheel is {os.path.basename(wheel)}, not {expected_name}")
+with zipfile.ZipFile(wheel) as zf:
+    names = zf.namelist()
+    meta_name = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
+    meta = email.parser.HeaderParser().parsestr(zf.read(meta_name).decode()) if meta_name else email.message.Message()
+prefix = f"odoo/addons/{module}/"
+in_wheel = {n[len(prefix):] for n in names if n.startswith(prefix)}
+strays = [n for n in names if not n.startswith(prefix) and ".dist-info/" not in n]
+# the addon's files: tracked by git, or untracked but not ignored (a new file not yet added)
+def git_files(*options):
+    try:
+        out = subprocess.check_output(["git", "ls-files", "-z", *options, "--", "."], cwd=addon_dir, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        sys.exit(f"[wheel] {addon_dir} is not in a git checkout: whool packages the files git tracks")
+    return {f for f in out.split("\0") if f}
+listed = git_files("--cached", "--others", "--exclude-standard")
+on_disk = {f for f in listed if os.path.isfile(os.path.join(addon_dir, f))} - {"pyproject.toml"}
+untracked = git_files("--others", "--exclude-standard")
+# the files the manifest names: data, demo, and what its assets' globs match in the addon
+named = set(manifest.get("data", [])) | set(manifest.get("demo", []))
+for bundle, entries in manifest.get("assets", {}).items():
+    for entry in entries:
+        path = entry if isinstance(entry, str) else entry[-1]
+        if not path.startswith(module + "/"):
+            continue  # another module's file
+        rel = path[len(module) + 1:]
+        matches = [m for m in glob.glob(rel, root_dir=addon_dir, recursive=True)
+                   if os.path.isfile(os.path.join(addon_dir, m))]
+        if not matches:
+            problems.append(f"asset {path} ({bundle}) matches no file")
+        named.update(matches)
+for f in sorted((on_disk | named) - in_wheel):
+    why = ("not tracked by git: git add it" if f in untracked
+           else "named by the manifest, not in the addon" if f not in on_disk else "left out")
+    problems.append(f"missing from the wheel: {f} ({why})")
+for f in sorted((in_wheel - on_disk) | set(strays)):
+    problems.append(f"in the wheel but not a file of the addon: {f}")
+if meta.get("Version") != version:
+    problems.append(f"the wheel's version is {meta.get('Version')}, the manifest's {version}")
+if problems:
+    print("[wheel] " + "\n[wheel] ".join(problems), file=sys.stderr)
+    sys.exit(1)
+by_dir = Counter(f.split("/")[0] if "/" in f else "." for f in in_wheel)
+print(f"[wheel] {os.path.basename(wheel)}: {len(in_wheel)} files of {module} "
+      f"({', '.join(f'{d} {n}' for d, n in sorted(by_dir.items()))}); "
+      f"requires {', '.join(meta.get_all('Requires-Dist') or ['nothing'])}", file=sys.stderr)
+EOF
+
+  # a scratch venv: the project venv's packages (Odoo's requirements, Odoo's source through
+  # odoo-src.pth), not the repository; the addon only from the wheel
+  "$PY" -m venv --without-pip "$tmp/venv" || return 1
+  venv_site=$("$tmp/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  project_site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  printf 'import site; site.addsitedir(%s)\n' "'$project_site'" >"$venv_site/project-venv.pth"
+  "$tmp/venv/bin/python" -m pip install --disable-pip-version-check --no-deps --no-index "$wheel" \
+    >"$logdir/wheel_install.log" 2>&1 \
+    || { cat "$logdir/wheel_install.log" >&2; echo "[wheel] pip install $wheel failed" >&2; return 1; }
+  # Odoo's odoo and odoo.addons extend their __path__ over sys.path (pkgutil), so the
+  # wheel's odoo/addons/ is on Odoo's addons path without naming it; nothing else has the addon
+  (cd "$tmp" && "$tmp/venv/bin/python" - "$odoo_addons" "$venv_site/odoo/addons" "$MODULE") <<'EOF' || return 1
+import importlib.util, os, sys
+addons_path, wheel_addons, module = sys.argv[1:]
+import odoo.addons
+from odoo.modules.module import get_module_path, initialize_sys_path
+from odoo.tools import config
+config.parse_config([f"--addons-path={addons_path}"])
+initialize_sys_path()
+found = [p for p in odoo.addons.__path__ if os.path.isdir(os.path.join(p, module))]
+path = get_module_path(module, display_warning=False)
+if found != [wheel_addons] or path != os.path.join(wheel_addons, module) or importlib.util.find_spec(module):
+    sys.exit(f"[wheel] {module} should be found in {wheel_addons} only; found in {found}, "
+             f"Odoo's path {path}, a top-level {importlib.util.find_spec(module)}")
+print(f"[wheel] Odoo finds {module} in {path} only", file=sys.stderr)
+EOF
+
+  echo "[wheel] installing $MODULE from the wheel in database $db (no demo data)" >&2
+  drop_db "$db"
+  if ! (cd "$tmp" && "$tmp/venv/bin/python" "$ODOO_BIN" --addons-path="$odoo_addons" \
+      --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" -d "$db" -i "$MODULE" \
+      --without-demo=all --stop-after-init --log-level=info) >"$logdir/wheel_odoo.log" 2>&1; then
+    tail -n 40 "$logdir/wheel_odoo.log" >&2
+    echo "[wheel] installing $MODULE from the wheel failed (log: $logdir/wheel_odoo.log)" >&2; return 1
+  fi
+  check_odoo_log "$logdir/wheel_odoo.log" || return 1
+  [[ $(module_state "$db" "$MODULE") == installed ]] \
+    || { echo "[wheel] $MODULE is not installed in $db (log: $logdir/wheel_odoo.log)" >&2; return 1; }
+  echo "[wheel] installed from the wheel, log clean" >&2
+)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make test`: set up, lint, install the addon with demo data in a throwaway
+# `make test`: set up, lint, build the addon's wheel and install the addon from it
+# (scratch virtualenv and database), install the addon with demo data in a throwaway
 # database, run the tests (pytest-odoo) on it, run Odoo's own crm test suite with
 # the addon installed (in a second throwaway database, without demo data),
-# smoke-test the HTTP server on the first one, drop both. Exits non-zero on any
+# smoke-test the HTTP server on the first one, drop the databases. Exits non-zero on any
 # failure, on any skipped test and when no test ran.
 #
 #   PYTEST_ARGS="-k plain -x" make test      extra pytest arguments
@@ -20,6 +21,7 @@ printf '%s<== setup: %ss%s\n' "$BOLD" $((SECONDS - _t0)) "$OFF" >&2
 
 DB="sps_test_$(date +%Y%m%d_%H%M%S)_$$"
 CRM_DB="${DB}_crm"
+WHEEL_DB="${DB}_wheel"
 LOGDIR="$ROOT/var/log/$DB"
 mkdir -p "$LOGDIR"
 server_pid=""
@@ -32,10 +34,11 @@ cleanup() {
     wait "$server_pid" 2>/dev/null || true
   fi
   if [[ -n ${KEEP_DB:-} ]]; then
-    echo "[test] KEEP_DB set: databases $DB and $CRM_DB (if created) kept" >&2
+    echo "[test] KEEP_DB set: databases $DB, $CRM_DB and $WHEEL_DB (if created) kept" >&2
   else
     drop_db "$DB" || echo "[test] could not drop database $DB" >&2
     drop_db "$CRM_DB" || echo "[test] could not drop database $CRM_DB" >&2
+    drop_db "$WHEEL_DB" || echo "[test] could not drop database $WHEEL_DB" >&2
   fi
   phases_report
   if ((rc == 0)); then
@@ -58,6 +61,14 @@ phase "lint: ruff"
 
 phase "lint: pylint-odoo"
 "$VENV/bin/pylint" --rcfile="$ROOT/.pylintrc" "$MODULE"
+
+# --- the wheel: what pip-based deployments install (README.rst, "As a wheel") -----
+# Built with whool from the git-tracked files, checked against the addon's files and the
+# manifest's, installed with --no-deps into a scratch venv that does not see this
+# repository, then installed from there (no demo data) in a scratch database with Odoo's
+# own addons only on the addons path: a file left out of the wheel fails here.
+phase "packaging: wheel"
+wheel_check "$ROOT/$MODULE" "$WHEEL_DB" "$LOGDIR"
 
 # --- install with demo data, in a fresh database ---------------------------------
 phase "install $MODULE (demo data)"
