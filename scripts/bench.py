@@ -826,8 +826,10 @@ def fields_spec(root, model, models, view_type):
     definition_records = []
 
     def add(name, node=None):
-        info = fields[name]
         field_spec = spec.setdefault(name, {})
+        info = fields.get(name)
+        if info is None:  # a widget's dependency the view does not declare: the web client reads it as is
+            return
         invisible = node is not None and node.get("invisible") in ("1", "True")
         if info["type"] in ("many2one", "reference"):
             field_spec.setdefault("fields", {})

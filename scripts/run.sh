@@ -20,8 +20,24 @@ case $(module_state "$DB" "$MODULE") in
 esac
 db_exists "$DB" || what="creating database $DB and $what"
 echo "[run] $what $DB" >&2
-# Odoo 18.0 loads demo data on install unless --without-demo is given.
-odoo -d "$DB" "${mode[@]}" --stop-after-init --log-level=warn
+if [[ ${mode[0]} == -i ]]; then
+  echo "[run] a new demo database takes 1 to 3 minutes: Odoo installs crm, mail and the other modules it needs," >&2
+  echo "[run] then the addon, its seeded pipelines and its demo leads (each walked through its stages)" >&2
+fi
+# Odoo 18.0 loads demo data on install unless --without-demo is given. Its log at info level is
+# filtered to the steps (the modules loading, the addon's demo), warnings and errors: the wait says
+# what it is doing.
+start=$SECONDS
+odoo -d "$DB" "${mode[@]}" --stop-after-init --log-level=info 2>&1 | while IFS= read -r line; do
+  case $line in
+    *" WARNING "* | *" ERROR "* | *" CRITICAL "*) printf '%s\n' "$line" >&2 ;;
+    *"odoo.modules.loading: loading "*" modules"* | *"odoo.modules.loading: Loading module "* | \
+    *"odoo.modules.loading: "*"modules loaded in"* | *"odoo.modules.loading: Modules loaded."* | \
+    *"module $MODULE: loading"* | *"odoo.modules.registry: Registry loaded"*)
+      printf '[run] %4ss %s\n' $((SECONDS - start)) "${line#* odoo.}" >&2 ;;
+  esac
+done
+echo "[run] database $DB ready in $((SECONDS - start)) s" >&2
 
 # A database created elsewhere without demo data: load it (Settings > Load demo data does the same).
 if [[ $(pg_query "$DB" "SELECT demo FROM ir_module_module WHERE name = 'base'") != True ]]; then

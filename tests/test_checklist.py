@@ -1,6 +1,7 @@
 """Per-stage checklists: lines and activities on entry, done both ways, skip, attachments, progress."""
 from datetime import datetime, timedelta
 
+from lxml import etree
 from psycopg2 import IntegrityError
 
 from odoo import fields
@@ -241,3 +242,48 @@ class TestChecklistAssignee(TestSalesProcessCommon):
         self.assertEqual(result["records"][0]["lead_name"], "Roof of the town hall")
         menu = self.env.ref("sales_process_stages.menu_checklist_root")
         self.assertIn(menu.id, self.env["ir.ui.menu"]._visible_menu_ids())
+
+
+@tagged("post_install", "-at_install")
+class TestChecklistItemForm(TestSalesProcessCommon):
+    """The engineer's item: a form with the instructions, the customer and the site, the due date and
+    a place to attach the file; they are told when an item is theirs."""
+
+    def test_the_engineers_item_form(self):
+        self.item_feasibility.description = "Check the roof's load and the panel's capacity."
+        self.customer.write({"street": "12 Sun Street", "zip": "1000", "city": "Brussels"})
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id, street="3 Roof Lane",
+                               zip="2000", city="Antwerp")
+        self._complete(lead, self.stage_new)
+        lead.write({"stage_id": self.stage_offer.id})
+        Line = self.env["crm.lead.checklist.line"].with_user(self.user_engineer)
+        line = Line.search([])
+        self.assertEqual(len(line), 1)
+        self.assertEqual(line.lead_partner_name, "Sunny Roofs Ltd")
+        self.assertEqual(line.lead_address, "3 Roof Lane, 2000 Antwerp")
+        self.assertEqual(line.description, "Check the roof's load and the panel's capacity.")
+        form = etree.fromstring(Line.get_views([(False, "form")])["views"]["form"]["arch"])
+        names = {node.get("name") for node in form.iter("field")}
+        self.assertTrue({"description", "lead_partner_name", "lead_address", "date_deadline", "file_ids"} <= names)
+        self.assertTrue(form.xpath("//field[@name='user_id'][@readonly='1']"), "the assignee reads who does it")
+        action = self.env["ir.actions.act_window"]._for_xml_id("sales_process_stages.crm_lead_checklist_line_action_my")
+        self.assertIn("form", action["view_mode"])
+        # the file attached on the item, by the assignee: the item needing one can then be done
+        self.item_price.needs_attachment = True
+        attachment = self.env["ir.attachment"].with_user(self.user_engineer).create({
+            "name": "feasibility.pdf", "raw": b"%PDF-1.4", "res_model": line._name, "res_id": line.id})
+        line.write({"file_ids": [(6, 0, attachment.ids)], "note": "Feasible"})
+        self.assertEqual(line.attachment_ids, attachment)
+        line.action_done()
+        self.assertEqual(line.state, "done")
+
+    def test_the_assignee_is_told(self):
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        lead.write({"stage_id": self.stage_offer.id})
+        line = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_price)
+        with self.mock_mail_gateway():
+            line.with_user(self.user_sales_salesman).write({"user_id": self.user_engineer.id})
+        self.assertEqual(line.activity_id.user_id, self.user_engineer)
+        self.assertTrue(self._new_msgs.filtered(lambda message: self.user_engineer.partner_id in message.partner_ids),
+                        "the new assignee is notified")

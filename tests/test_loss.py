@@ -1,6 +1,7 @@
 """Loss-reason enforcement on every path that loses a lead, restore, transfer, winning policy."""
 import logging
 
+from lxml import etree
 from psycopg2 import IntegrityError
 
 from odoo.exceptions import UserError
@@ -277,6 +278,19 @@ class TestStageConversion(TestSalesProcessCommon):
             domain, ["stage_id"], ["__count", "won_count:sum", "lost_count:sum", "win_rate:avg"])}
         self.assertEqual(by_stage[self.stage_new], (4, 1, 2, 25.0))
         self.assertEqual(by_stage[self.stage_offer], (3, 1, 1, 100.0 / 3))
+        # a pipeline's total counts its leads once, not once per stage they went through (the won deal
+        # reached New, Offer and Won: it is one won deal)
+        [(team, reached, won, lost, rate)] = Report._read_group(
+            domain, ["team_id"], ["reached_count:sum", "won_count:sum", "lost_count:sum", "win_rate:avg"])
+        self.assertEqual((team, reached, won, lost, rate), (self.team_process, 4, 1, 2, 25.0))
+        # the menu opens on one pipeline, its stages as rows
+        self.user_sales_salesman.sale_team_id = self.team_process
+        action = Report.with_user(self.user_sales_salesman).action_open()
+        self.assertEqual(action["context"], {"search_default_team_id": self.team_process.id})
+        pivot = etree.fromstring(Report.get_views([(False, "pivot")])["views"]["pivot"]["arch"])
+        self.assertEqual([node.get("name") for node in pivot.xpath("//field[@type='measure']")],
+                         ["reached_count", "won_count", "lost_count", "win_rate", "loss_rate"])
+        self.assertEqual(pivot.xpath("//field[@type='row']")[0].get("name"), "stage_id")
         # a salesman sees the rows of its own leads only
         self.assertEqual(Report.with_user(self.user_sales_salesman).search_count(domain), 8)
         leads[2].user_id = self.user_sales_manager

@@ -85,21 +85,26 @@ class TestSlaMinutes(SpeedCommon):
     def test_badge_shows_minutes_under_an_hour(self):
         with self.mock_datetime_and_now(MON_9_NY):
             lead = self._create_lead()
-        for now, text in ((MON_9_NY + timedelta(minutes=2, seconds=30), "7 min left"),
-                          (MON_9_NY + timedelta(minutes=9, seconds=59), "1 min left"),
-                          (MON_9_NY + timedelta(minutes=22), "12 min late"),
-                          (MON_9_NY + timedelta(hours=3, minutes=50), "3 h late"),
-                          (MON_9_NY + timedelta(days=3), "2 d late")):
+        # what the colour means: on track (and how long in the stage), the time left once due soon,
+        # how late once overdue
+        for now, text in ((MON_9_NY + timedelta(minutes=2, seconds=30), "on track · 2 min in stage"),
+                          (MON_9_NY + timedelta(minutes=22), "12 min overdue"),
+                          (MON_9_NY + timedelta(hours=3, minutes=50), "3 h overdue"),
+                          (MON_9_NY + timedelta(days=3), "2 d overdue")):
             with self.subTest(now=now), self.mock_datetime_and_now(now):
                 lead.invalidate_recordset(["sla_remaining"])
                 self.assertEqual(lead.sla_remaining, text)
+        with self.mock_datetime_and_now(MON_9_NY + timedelta(minutes=9, seconds=59)):
+            lead.sudo().sla_state = "due_soon"  # as the sweep leaves it
+            lead.invalidate_recordset(["sla_remaining"])
+            self.assertEqual(lead.sla_remaining, "1 min left")
         with self.mock_datetime_and_now(MON_9_NY):
             lead.write({"stage_id": self.stage_proposition.id})  # 48 calendar hours
             lead.invalidate_recordset(["sla_remaining"])
-            self.assertEqual(lead.sla_remaining, "2 d left")
+            self.assertEqual(lead.sla_remaining, "on track · 1 min in stage")
         with self.mock_datetime_and_now(MON_9_NY + timedelta(hours=10)):
             lead.invalidate_recordset(["sla_remaining"])
-            self.assertEqual(lead.sla_remaining, "38 h left")
+            self.assertEqual(lead.sla_remaining, "on track · 10 h in stage")
             lead.write({"stage_id": self.stage_gen_1.id})  # no SLA: no text, the card shows days in stage
             self.assertFalse(lead.sla_remaining)
         # the card shows it

@@ -8,7 +8,7 @@ TEMPLATE_FIELDS = frozenset({"lead_id", "stage_id", "item_id", "name", "descript
 # who does the item and by when: those who may edit the lead (its salesperson, sales managers)
 PLANNING_FIELDS = frozenset({"user_id", "date_deadline"})
 # what completing the item needs: its assignee too (the state through its rule: ``_check_state_change``)
-WORK_FIELDS = frozenset({"state", "skip_reason", "note"})
+WORK_FIELDS = frozenset({"state", "skip_reason", "note", "file_ids"})
 
 
 class CrmLeadChecklistLine(models.Model):
@@ -54,6 +54,15 @@ class CrmLeadChecklistLine(models.Model):
     note = fields.Text(help="The assignee's note on the work done.")
     activity_id = fields.Many2one("mail.activity", ondelete="set null", index="btree_not_null")
     is_overdue = fields.Boolean("Overdue", compute="_compute_is_overdue", search="_search_is_overdue")
+    # what the assignee needs to do the item, also without CRM rights: the lead's customer and site
+    lead_partner_name = fields.Char("Customer", compute="_compute_lead_context", compute_sudo=True)
+    lead_address = fields.Char("Site Address", compute="_compute_lead_context", compute_sudo=True)
+    # the files of the item (as Odoo's time off attaches its supporting documents)
+    attachment_ids = fields.One2many(
+        "ir.attachment", "res_id", domain=[("res_model", "=", "crm.lead.checklist.line")], string="Attachments")
+    file_ids = fields.Many2many(
+        "ir.attachment", string="Files", compute="_compute_file_ids", inverse="_inverse_file_ids",
+        help="The file the item needs (the signed contract, the photos): attached here, it is on the item.")
     waiting_for = fields.Char(
         "Waits For", compute="_compute_waiting_for",
         help="The items of the lead this waiting item starts after, not done or skipped yet.")
@@ -68,6 +77,24 @@ class CrmLeadChecklistLine(models.Model):
         today = fields.Date.context_today(self)
         for line in self:
             line.is_overdue = line.state == "open" and bool(line.date_deadline) and line.date_deadline < today
+
+    @api.depends("lead_id")
+    def _compute_lead_context(self):
+        for line in self:
+            lead = line.lead_id
+            line.lead_partner_name = lead.partner_id.display_name or lead.partner_name or lead.contact_name or False
+            city = " ".join(filter(None, (lead.zip, lead.city)))
+            line.lead_address = ", ".join(filter(None, (lead.street, lead.street2, city, lead.country_id.name))) \
+                or False
+
+    @api.depends("attachment_ids")
+    def _compute_file_ids(self):
+        for line in self:
+            line.file_ids = line.attachment_ids
+
+    def _inverse_file_ids(self):
+        for line in self:
+            line.attachment_ids = line.file_ids
 
     @api.depends("state", "item_id")
     def _compute_waiting_for(self):

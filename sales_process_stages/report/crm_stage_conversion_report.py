@@ -1,11 +1,23 @@
-from odoo import fields, models, tools
+from odoo import _, api, fields, models, tools
+from odoo.tools import SQL
+
+# measure: the SQL it stands for in any group (leads counted once, however many stages they reached)
+LEAD_MEASURES = {
+    "reached_count": "COUNT(DISTINCT %(lead)s)",
+    "won_count": "COUNT(DISTINCT %(lead)s) FILTER (WHERE %(won)s = 1)",
+    "lost_count": "COUNT(DISTINCT %(lead)s) FILTER (WHERE %(lost)s = 1)",
+    "win_rate": "100.0 * COUNT(DISTINCT %(lead)s) FILTER (WHERE %(won)s = 1) / NULLIF(COUNT(DISTINCT %(lead)s), 0)",
+    "loss_rate": "100.0 * COUNT(DISTINCT %(lead)s) FILTER (WHERE %(lost)s = 1) / NULLIF(COUNT(DISTINCT %(lead)s), 0)",
+}
 
 
 class CrmStageConversionReport(models.Model):
     """Won/lost ratio per stage: of the leads that reached a stage, how many were won, how many lost.
 
-    One row per lead and stage it reached (from the stage history), so that every regrouping
-    (team, salesperson, month) keeps exact ratios: the win rate is the average of 0/100 per row.
+    One row per lead and stage it reached (from the stage history). The measures count leads, once
+    each, in any group (``_read_group_select``): a pipeline's won deals are its won leads, not the
+    sum of the stages they went through, and a rate is won (or lost) leads over leads reached, in
+    a stage's row as in a pipeline's total. Nothing that cannot be summed is summed.
     """
 
     _name = "crm.stage.conversion.report"
@@ -28,14 +40,38 @@ class CrmStageConversionReport(models.Model):
     date_reached = fields.Datetime("First Reached", readonly=True)
     outcome = fields.Selection(
         [("open", "Open"), ("won", "Won"), ("lost", "Lost")], readonly=True)
-    won_count = fields.Integer("Won", readonly=True)
-    lost_count = fields.Integer("Lost", readonly=True)
+    reached_count = fields.Integer("Reached", readonly=True, help="Leads that reached the stage.")
+    won_count = fields.Integer("Won", readonly=True, help="Of the leads that reached the stage, those won.")
+    lost_count = fields.Integer("Lost", readonly=True, help="Of the leads that reached the stage, those lost.")
     win_rate = fields.Float(
         "Win Rate (%)", readonly=True, aggregator="avg",
         help="Of the leads that reached the stage, the share won so far.")
     loss_rate = fields.Float(
         "Loss Rate (%)", readonly=True, aggregator="avg",
         help="Of the leads that reached the stage, the share lost so far.")
+
+    def _read_group_select(self, aggregate_spec, query):
+        """The measures count each lead once in the group (see the class)."""
+        fname = aggregate_spec.split(":")[0]
+        if fname in LEAD_MEASURES and aggregate_spec != "__count":
+            columns = {name: self._field_to_sql(self._table, name, query)
+                       for name in ("lead_id", "won_count", "lost_count")}
+            return SQL(LEAD_MEASURES[fname], lead=columns["lead_id"], won=columns["won_count"],
+                       lost=columns["lost_count"])
+        return super()._read_group_select(aggregate_spec, query)
+
+    @api.model
+    def action_open(self):
+        """Stage Conversion opens on one pipeline (the user's, else the first one with stages of
+        its own), its stages as rows in stage order."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sales_process_stages.crm_stage_conversion_report_action")
+        team = self.env.user.sale_team_id or self.env["crm.team"].search(
+            [("id", "in", self.env["crm.stage"].search([("team_id", "!=", False)]).team_id.ids)], limit=1)
+        if team:
+            action["context"] = {"search_default_team_id": team.id}
+            action["display_name"] = _("Stage Conversion: %(team)s", team=team.name)
+        return action
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
@@ -51,6 +87,7 @@ class CrmStageConversionReport(models.Model):
                        CASE WHEN lead.active AND stage.is_won THEN 'won'
                             WHEN NOT lead.active AND lead.probability = 0 THEN 'lost'
                             ELSE 'open' END AS outcome,
+                       1 AS reached_count,
                        CASE WHEN lead.active AND stage.is_won THEN 1 ELSE 0 END AS won_count,
                        CASE WHEN NOT lead.active AND lead.probability = 0 THEN 1 ELSE 0 END AS lost_count,
                        CASE WHEN lead.active AND stage.is_won THEN 100.0 ELSE 0.0 END AS win_rate,

@@ -42,7 +42,12 @@ registry.category("web_tour.tours").add("sales_process_stages_stage_move", {
             run: "click",
         },
         {
-            trigger: ".o_form_view button[name='action_open_stage_move']",
+            trigger: ".o_form_view .o_cp_action_menus .dropdown-toggle",
+            content: "the form's gear menu holds the secondary actions",
+            run: "click",
+        },
+        {
+            trigger: ".o-dropdown--menu .dropdown-item:contains('Move to Stage')",
             content: "use Move to Stage",
             run: "click",
         },

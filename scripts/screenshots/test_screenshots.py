@@ -1,0 +1,42 @@
+"""Screenshots of the app store page (static/description/): the kanban and the lead form, in English and
+in Hebrew, on the demo database. Run by scripts/screenshots.sh, not by `make test` (it writes files)."""
+import base64
+import os
+from pathlib import Path
+
+from odoo.tests import HttpCase, tagged
+
+OUT = Path(os.environ.get("SPS_SCREENSHOTS_DIR", Path(__file__).resolve().parents[2] / "sales_process_stages"
+                          / "static" / "description"))
+
+
+@tagged("post_install", "-at_install")
+class TestScreenshots(HttpCase):
+    browser_size = "1440x900"
+
+    def _shoot(self, url, ready, name):
+        self.browser_js(url, "console.log('test successful')", ready=ready, login="admin", timeout=120)
+        data = self.browser.take_screenshot(prefix="sps_").result(timeout=30)["data"]
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"{name}.png").write_bytes(base64.b64decode(data))
+
+    def _shoot_all(self, suffix):
+        admin = self.env.ref("base.user_admin")
+        admin.tour_enabled = False
+        team = self.env.ref("sales_process_stages.crm_team_pipeline_pv")
+        self._shoot(f"/odoo/action-crm.crm_lead_action_pipeline?default_team_id={team.id}",
+                    "document.querySelectorAll('.o_kanban_record .o_sps_sla_badge').length > 3", f"kanban{suffix}")
+        lead = self.env["crm.lead"].search([("team_id", "=", team.id), ("active", "=", True),
+                                            ("checklist_line_ids", "!=", False), ("sla_state", "!=", "none")],
+                                           limit=1)
+        self._shoot(f"/odoo/action-crm.crm_lead_opportunities/{lead.id}",
+                    "!!document.querySelector('.o_form_view .o_statusbar_status')", f"lead_form{suffix}")
+
+    def test_screenshots_english(self):
+        self._shoot_all("")
+
+    def test_screenshots_hebrew(self):
+        self.env["res.lang"]._activate_lang("he_IL")
+        self.env["ir.module.module"]._load_module_terms(["web", "mail", "crm", "sales_process_stages"], ["he_IL"])
+        self.env.ref("base.user_admin").lang = "he_IL"
+        self._shoot_all("_he")
