@@ -26,6 +26,8 @@
         "views/crm_team_views.xml",
         "views/crm_lead_views.xml",
         "views/crm_lost_reason_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
         "report/crm_lead_lost_report_views.xml",
         "report/crm_stage_conversion_report_views.xml",
         "wizard/crm_lead_lost_views.xml",

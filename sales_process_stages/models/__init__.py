@@ -11,6 +11,7 @@ from . import crm_lead_fixed_probability
 from . import crm_lead_sla
 from . import crm_lead_history
 from . import crm_lead_loss
+from . import crm_lead_customer_status
 from . import crm_lead_checklist_line
 from . import mail_activity
 from . import crm_lost_reason
@@ -18,3 +19,6 @@ from . import crm_lead_stage_history
 from . import resource_calendar
 from . import resource_calendar_attendance
 from . import resource_calendar_leaves
+from . import res_partner
+from . import res_config_settings
+from . import ir_config_parameter

@@ -1,0 +1,55 @@
+"""The customer status thresholds (CRM settings) are system parameters: a value that is no whole
+number in its range is refused however it is written (the settings, the technical menu, RPC), and
+a change brings every contact's status up to date at once (the sweep, triggered)."""
+
+from odoo import _, api, models
+from odoo.exceptions import ValidationError
+
+from ..tools.customer_status import REGULAR_COUNT_PARAM, THRESHOLDS, parse_threshold
+
+
+class IrConfigParameter(models.Model):
+    _inherit = "ir.config_parameter"
+
+    @api.constrains("key", "value")
+    def _check_customer_status_thresholds(self):
+        for param in self:
+            if param.key in THRESHOLDS:
+                self._check_customer_status_threshold(param.key, param.value)
+
+    @api.model
+    def _check_customer_status_threshold(self, key, value):
+        """Refuse ``value`` for the threshold ``key`` unless it is a whole number in its range."""
+        if parse_threshold(key, value) is not None:
+            return
+        __, lowest, highest = THRESHOLDS[key]
+        if key == REGULAR_COUNT_PARAM:
+            raise ValidationError(_(
+                "The number of won opportunities that makes a regular customer must be a whole number from "
+                "%(lowest)s to %(highest)s, not “%(value)s”.", lowest=lowest, highest=highest, value=value))
+        raise ValidationError(_(
+            "The period in which a regular customer wins them must be a whole number of months from "
+            "%(lowest)s to %(highest)s, not “%(value)s”.", lowest=lowest, highest=highest, value=value))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        params = super().create(vals_list)
+        params._customer_status_thresholds_changed()
+        return params
+
+    def write(self, vals):
+        changed = self.filtered(lambda param: param.key in THRESHOLDS)
+        res = super().write(vals)
+        (changed | self)._customer_status_thresholds_changed()
+        return res
+
+    def unlink(self):
+        changed = any(param.key in THRESHOLDS for param in self)
+        res = super().unlink()
+        if changed:  # back to the default
+            self.env["res.partner"]._customer_status_update_later()
+        return res
+
+    def _customer_status_thresholds_changed(self):
+        if any(param.key in THRESHOLDS for param in self):
+            self.env["res.partner"]._customer_status_update_later()
