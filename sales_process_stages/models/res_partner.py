@@ -40,7 +40,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     customer_status = fields.Selection(
-        CUSTOMER_STATUSES, string="Customer Status", compute="_compute_customer_status", store=True,
+        CUSTOMER_STATUSES, compute="_compute_customer_status", store=True,
         readonly=True, copy=False,
         help="From the won opportunities of the contact's company (the company's own and all its contacts'): "
         "prospect, none won; new customer, won in the last months, fewer times than a regular customer; "
