@@ -103,8 +103,10 @@ class TestCustomerStatus(CustomerStatusCommon):
         self._win(regular, months(13), count=2)
         self._win(lapsed, T0)
         self.assertEqual(self._statuses(new, regular, lapsed), ["new", "regular", "new"], "at once when won")
+        self.assertEqual((new | regular | lapsed).mapped("customer_status_until"), [months(25), months(23), months(12)])
         self._sweep(months(13, days=1))
         self.assertEqual(self._statuses(self.paula, new, regular, lapsed), ["prospect", "new", "regular", "lapsed"])
+        self.assertFalse(self.paula.customer_status_until or lapsed.customer_status_until)
         self.assertEqual(
             new.fields_get(["customer_status"])["customer_status"]["selection"],
             [("prospect", "Prospect"), ("new", "New Customer"), ("regular", "Regular Customer"),
@@ -191,17 +193,22 @@ class TestCustomerStatus(CustomerStatusCommon):
         self.assertEqual(self._statuses(self.alice, self.company, self.paula), ["new", "new", "lapsed"])
         self._sweep(months(14, days=1))
         self.assertEqual(self._statuses(self.alice, self.company), ["lapsed", "lapsed"])
-        # new → regular: two won deals, the threshold lowered to 2
+        # new → regular: two won deals, the threshold lowered to 2 (every contact, by the next sweep)
         self._win(self.bob, months(14, days=2), count=2)
         self.assertEqual(self._statuses(self.bob, self.company), ["new", "new"])
         self.env["ir.config_parameter"].set_param(REGULAR_COUNT_PARAM, "2")
         self._sweep(months(14, days=3))
         self.assertEqual(self._statuses(self.bob, self.company, self.alice), ["regular"] * 3)
-        # a status written around the process (SQL) is put right by the next sweep
+        self.assertEqual(self.bob.customer_status_until, months(26, days=2), "until the second last deal ends")
+        self._sweep(months(26, days=2))
+        self.assertEqual(self._statuses(self.bob, self.company, self.alice), ["lapsed"] * 3)
+        self.assertFalse(self.bob.customer_status_until)
+        # a status written around the process (SQL) is put right by the statement the settings run
         self.env.cr.execute(SQL("UPDATE res_partner SET customer_status = 'prospect' WHERE id = %s", self.bob.id))
         self.assertEqual(self._statuses(self.bob), ["prospect"])
-        self._sweep(months(14, days=3))
-        self.assertEqual(self._statuses(self.bob), ["regular"])
+        with self.mock_datetime_and_now(months(26, days=3)):
+            self.env["res.partner"]._customer_status_update()
+        self.assertEqual(self._statuses(self.bob), ["lapsed"])
 
     def test_sweep_writes_only_the_contacts_that_change(self):
         self._win(self.alice, T0)
@@ -211,7 +218,8 @@ class TestCustomerStatus(CustomerStatusCommon):
         before = self._updated_partner_rows()
         self.assertEqual(self._sweep(months(1)), 0, "nothing changed: nothing written")
         self.assertEqual(self._updated_partner_rows(), before)
-        # Acme's deal lapses: its three contacts change, Paula does not
+        # Acme's deal lapses: its three contacts change, Paula does not (nor is she read: by the index
+        # of the dates)
         self.assertEqual(self._sweep(months(13)), 3)
         self.assertEqual(self._updated_partner_rows() - before, 3, "3 rows updated, no other")
         self.assertEqual(self._statuses(self.company, self.alice, self.bob, self.paula),
@@ -224,10 +232,16 @@ class TestCustomerStatus(CustomerStatusCommon):
         partners = self.env["res.partner"].create([{"name": f"Batch {index}"} for index in range(5)])
         for partner in partners:
             self._win(partner, T0)
+        self._sweep(T0)
         self.assertEqual(self._sweep(months(13), batch_size=0), 0)
         self.assertEqual(set(self._statuses(*partners)), {"new"})
         self.assertEqual(self._sweep(months(13), batch_size=2), 5)
         self.assertEqual(set(self._statuses(*partners)), {"lapsed"})
+        # after the settings change: every contact, by batches too
+        self.env["ir.config_parameter"].set_param(REGULAR_MONTHS_PARAM, "24")
+        self.assertGreaterEqual(self._sweep(months(13), batch_size=2), 5)
+        self.assertEqual(set(self._statuses(*partners)), {"new"})
+        self.assertEqual(set(partners.mapped("customer_status_until")), {months(24)})
         cron = self.env.ref("sales_process_stages.ir_cron_res_partner_customer_status")
         self.assertEqual((cron.model_id.model, cron.interval_number, cron.interval_type),
                          ("res.partner", 1, "days"))
@@ -246,15 +260,19 @@ class TestCustomerStatus(CustomerStatusCommon):
         self._win(self.paula, T0, count=2)
         self._win(self.alice, months(-7))
         self.assertEqual(self._statuses(self.paula, self.alice), ["new", "new"])
+        self._sweep(T0)
         cron = self.env.ref("sales_process_stages.ir_cron_res_partner_customer_status")
         triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
         self._settings(customer_regular_count=2, customer_regular_months=6).execute()
         Param = self.env["ir.config_parameter"]
         self.assertEqual((Param.get_param(REGULAR_COUNT_PARAM), Param.get_param(REGULAR_MONTHS_PARAM)), ("2", "6"))
         self.assertGreater(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers,
-                           "the sweep runs at once")
+                           "the sweep runs at once, in the background")
+        # every contact, also those whose status was not due to end
         self._sweep(T0)
         self.assertEqual(self._statuses(self.paula, self.alice), ["regular", "lapsed"])
+        self.assertEqual(self.paula.customer_status_until, months(6))
+        self.assertEqual(self._sweep(T0), 0, "once")
         settings = self._settings()
         self.assertEqual((settings.customer_regular_count, settings.customer_regular_months), (2, 6))
         # unset (an empty parameter): the defaults again
@@ -291,7 +309,7 @@ class TestCustomerStatus(CustomerStatusCommon):
             "INSERT INTO ir_config_parameter (key, value) VALUES (%s, '0'), (%s, 'many')",
             REGULAR_MONTHS_PARAM, REGULAR_COUNT_PARAM))
         self.env.registry.clear_cache()
-        self.assertEqual(self.env["res.partner"]._customer_status_settings(), (3, 12))
+        self.assertEqual(self.env["res.partner"]._customer_status_settings()[1:], (3, 12))
         with mute_logger("odoo.addons.base.models.res_config"):  # Odoo warns it cannot read "many"
             settings = self._settings()
         self.assertEqual((settings.customer_regular_count, settings.customer_regular_months), (3, 12))
@@ -306,6 +324,7 @@ class TestCustomerStatus(CustomerStatusCommon):
         partner = self.paula.with_user(self.user_sales_salesman)
         for write in (lambda: partner.write({"customer_status": "regular"}),
                       lambda: partner.write({"name": "Paula P.", "customer_status": "regular"}),
+                      lambda: partner.write({"customer_status_until": "2030-01-01 00:00:00"}),
                       lambda: partner.create({"name": "Vic VIP", "customer_status": "regular"}),
                       lambda: self._create_opportunity(partner_id=self.paula.id).with_user(
                           self.user_sales_salesman).write({"partner_customer_status": "regular"})):
@@ -407,7 +426,8 @@ class TestCustomerStatusQueries(CustomerStatusCommon):
 
     def test_sweep_queries_do_not_grow_with_the_contacts(self):
         counts = {}
-        self._sweep(T0)  # the database up to date, caches warm
+        self._sweep(T0)  # the database up to date (every contact, the first time)
+        self._sweep(T0)  # caches warm
         for size in (1, 10, 100):
             partners, leads = self._partners_won(size, T0)
             with self.mock_datetime_and_now(T0):

@@ -1,6 +1,6 @@
 """The customer status thresholds (CRM settings) are system parameters: a value that is no whole
 number in its range is refused however it is written (the settings, the technical menu, RPC), and
-a change brings every contact's status up to date at once (the sweep, triggered)."""
+a change brings every contact's status up to date (the sweep, at once, in the background)."""
 
 from odoo import _, api, models
 from odoo.exceptions import ValidationError

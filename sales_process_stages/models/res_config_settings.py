@@ -32,6 +32,6 @@ class ResConfigSettings(models.TransientModel):
     def get_values(self):
         """The thresholds in use (a value written around the checks counts as the default)."""
         res = super().get_values()
-        count, months = self.env["res.partner"]._customer_status_settings()
+        __, count, months = self.env["res.partner"]._customer_status_settings()
         res.update(customer_regular_count=count, customer_regular_months=months)
         return res
