@@ -167,6 +167,18 @@ class TestCustomerStatus(CustomerStatusCommon):
         lead.unlink()
         self.assertEqual(self._statuses(self.alice, self.company), ["prospect", "prospect"])
 
+    def test_merged_contacts(self):
+        """Odoo's merge moves the opportunities of the merged contacts (in SQL): the contact kept
+        gets their status."""
+        duplicate = self.env["res.partner"].create({"name": "Paula P."})
+        with self.mock_datetime_and_now(months(1)):
+            self._win(duplicate, months(1))
+            self.assertEqual(self._statuses(self.paula, duplicate), ["prospect", "new"])
+            self.env["base.partner.merge.automatic.wizard"]._merge(
+                [self.paula.id, duplicate.id], self.paula, extra_checks=False)
+        self.assertFalse(duplicate.exists())
+        self.assertEqual(self._statuses(self.paula), ["new"])
+
     def test_salesman_wins_and_sees_it(self):
         """The salesman's own moves update the status (the statement runs whatever the user's rights)."""
         lead = self._create_opportunity(partner_id=self.paula.id).with_user(self.user_sales_salesman)
