@@ -34,22 +34,23 @@ class IrConfigParameter(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         params = super().create(vals_list)
-        params._customer_status_thresholds_changed()
+        if params._is_customer_status_threshold():
+            self.env["res.partner"]._customer_status_update_later()
         return params
 
     def write(self, vals):
-        changed = self.filtered(lambda param: param.key in THRESHOLDS)
+        before = self._is_customer_status_threshold()
         res = super().write(vals)
-        (changed | self)._customer_status_thresholds_changed()
+        if before or self._is_customer_status_threshold():
+            self.env["res.partner"]._customer_status_update_later()
         return res
 
     def unlink(self):
-        changed = any(param.key in THRESHOLDS for param in self)
+        threshold = self._is_customer_status_threshold()
         res = super().unlink()
-        if changed:  # back to the default
+        if threshold:  # back to the default
             self.env["res.partner"]._customer_status_update_later()
         return res
 
-    def _customer_status_thresholds_changed(self):
-        if any(param.key in THRESHOLDS for param in self):
-            self.env["res.partner"]._customer_status_update_later()
+    def _is_customer_status_threshold(self):
+        return any(param.key in THRESHOLDS for param in self)
