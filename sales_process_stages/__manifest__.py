@@ -31,6 +31,8 @@
         "views/crm_lead_call_queue_views.xml",
         "views/crm_lead_daily_review_views.xml",
         "views/mail_activity_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
         "report/crm_lead_lost_report_views.xml",
         "report/crm_stage_conversion_report_views.xml",
         "report/crm_lead_first_response_report_views.xml",

@@ -138,6 +138,7 @@ GOALS = {
     "call_queue": {"ratio": 1.5},
     "sweep_1pct": {"seconds": 1.0},
     "sweep_all": {"seconds": 10.0},
+    "customer_status_sweep": {"seconds": 1.0},
 }
 # move_1000's queries "independent of the 1000": besides the ORM's insert batches (INSERT_BATCH_SIZE
 # rows a query), the addon's extra queries for 1000 leads may exceed those for 100 leads by this many
@@ -1172,6 +1173,82 @@ SWEEPS = [
     ("sweep_all", "SLA sweep, all running SLAs turn overdue", scenario_sweep(1.0)),
 ]
 
+# the customer status sweep: this many customers whatever N is, 1 % of them changing status
+STATUS_CUSTOMERS = 100000
+STATUS_CHANGING_MODULO = 100
+
+
+def scenario_customer_status_sweep(side):
+    """The daily customer status sweep (``res.partner._cron_update_customer_status``) over
+    STATUS_CUSTOMERS companies with won opportunities, 1 % of which change status: a won deal
+    left the last 12 months (new customer to lapsed). Set up in the measured transaction, before
+    the timing, and rolled back with it (the database's own contacts brought up to date first):
+    10 % regular customers (3 deals won in the last 3 months), 60 % new (1 won 6 months ago; 1 %
+    of all, 12 months and a day ago, stored as new until a day ago: they lapse), 30 % lapsed (18
+    months ago), each with the status and end date the addon would have stored. The sweep runs
+    in batches of 10,000 contacts as the scheduled action does, without its commits (the data
+    would stay): 1 batch here."""
+    cr = side.cr
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    # the database's own contacts up to date, as after the sweep's first run
+    env["res.partner"]._cron_update_customer_status(auto_commit=False)
+    won_stage = side.stages.filtered("is_won")[:1]
+    # the status each customer has and when it ends (its won deals' dates + 12 months): for the 1 %, a day ago
+    cr.execute(SQL("""
+        CREATE TEMP TABLE bench_status_customer AS
+        SELECT nextval('res_partner_id_seq')::int AS id, k, status,
+               now() AT TIME ZONE 'UTC' + CASE WHEN status = 'regular' THEN interval '9 months'
+                                                WHEN mod(k, %(modulo)s) = 1 THEN interval '-1 day'
+                                                WHEN status = 'new' THEN interval '6 months' END AS until
+          FROM (SELECT k, CASE WHEN mod(k, 10) = 0 THEN 'regular' WHEN mod(k, 10) <= 6 THEN 'new' ELSE 'lapsed' END
+                       AS status
+                  FROM generate_series(0, %(count)s - 1) k) drawn
+    """, count=STATUS_CUSTOMERS, modulo=STATUS_CHANGING_MODULO))
+    cr.execute(SQL("""
+        INSERT INTO res_partner (id, name, complete_name, type, active, is_company, partner_share, lang, color,
+                                 commercial_partner_id, customer_status, customer_status_until,
+                                 create_uid, write_uid, create_date, write_date)
+        SELECT id, 'Status customer ' || k, 'Status customer ' || k, 'contact', TRUE, TRUE, TRUE, 'en_US', 0,
+               id, status, until, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+          FROM bench_status_customer
+    """))
+    cr.execute(SQL("""
+        INSERT INTO crm_lead (name, type, active, company_id, team_id, stage_id, user_id, partner_id, probability,
+                              automated_probability, date_closed, date_last_stage_update, sla_state, sla_priority,
+                              create_uid, write_uid, create_date, write_date)
+        SELECT 'Won deal ' || c.k || '/' || i, 'opportunity', TRUE, %(company)s, %(team)s, %(stage)s, %(user)s, c.id,
+               100, 100, won.date, won.date, 'none', 0, 1, 1, won.date, won.date
+          FROM bench_status_customer c
+         CROSS JOIN LATERAL generate_series(1, CASE WHEN c.status = 'regular' THEN 3 ELSE 1 END) i
+         CROSS JOIN LATERAL (
+            SELECT now() AT TIME ZONE 'UTC' - CASE
+                     WHEN c.status = 'regular' THEN make_interval(months => i)
+                     WHEN mod(c.k, %(modulo)s) = 1 THEN interval '12 months 1 day'
+                     WHEN c.status = 'new' THEN interval '6 months'
+                     ELSE interval '18 months' END AS date
+         ) won
+    """, company=side.team.company_id.id or env.company.id, team=side.team.id, stage=won_stage.id,
+        user=side.salesman.id, modulo=STATUS_CHANGING_MODULO))
+    cr.execute("DROP TABLE bench_status_customer")
+    # the planner's statistics see the rows (rolled back with them)
+    cr.execute("ANALYZE res_partner")
+    cr.execute("ANALYZE crm_lead")
+    expected = STATUS_CUSTOMERS // STATUS_CHANGING_MODULO
+
+    def run():
+        done = api.Environment(cr, SUPERUSER_ID, {})["res.partner"]._cron_update_customer_status(
+            batch_size=10000, auto_commit=False)
+        if done != expected:
+            raise AssertionError(f"customer_status_sweep: {done} contacts changed status, {expected} meant")
+    return run
+
+
+# addon only, on data set up and rolled back in the measured transaction
+STATUS_SWEEPS = [
+    ("customer_status_sweep", f"customer status sweep, {STATUS_CUSTOMERS} customers, 1 % changing status",
+     scenario_customer_status_sweep),
+]
+
 
 def measure(side, scenario, statements=None, inserted=None):
     """Time one run of the scenario in a transaction rolled back afterwards; count its queries.
@@ -1310,7 +1387,8 @@ def main_run(args):
           f"{' '.join(f'{x:.2f}' for x in info['load_start'])}", flush=True)
     scenarios = [s for s in SCENARIOS if not only or s[0] in only]
     sweeps = [s for s in SWEEPS if not only or s[0] in only]
-    samples = {name: {side.name: [] for side in sides} for name, *__ in scenarios + sweeps}
+    status_sweeps = [s for s in STATUS_SWEEPS if not only or s[0] in only]
+    samples = {name: {side.name: [] for side in sides} for name, *__ in scenarios + sweeps + status_sweeps}
     # Each side starts vacuumed and analyzed; the writes measured are rolled back, which leaves dead rows
     # (rows no real workload would leave) that slow down the next reads: vacuumed after each repeat
     for side in sides:
@@ -1342,8 +1420,15 @@ def main_run(args):
                     samples[name]["addon"].append(measure(addon, scenario))
         finally:
             restore_sla(addon)
+    # the customer status sweep: addon only, everything in the measured transaction
+    for name, __, scenario in status_sweeps:
+        vacuum(addon.registry)
+        measure(addon, scenario)
+        for __ in range(args.repeats):
+            samples[name]["addon"].append(measure(addon, scenario))
+            vacuum(addon.registry)
     info["load_end"] = os.getloadavg()
-    results = summarize(scenarios, sweeps, samples, addon, statements)
+    results = summarize(scenarios, sweeps + status_sweeps, samples, addon, statements)
     failures = check(results)
     print_table(results, failures, auto, addon, info, args.repeats)
     if args.json:

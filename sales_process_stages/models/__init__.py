@@ -16,6 +16,7 @@ from . import crm_lead_loss
 from . import crm_lead_call
 from . import crm_lead_call_queue
 from . import crm_lead_daily_review
+from . import crm_lead_customer_status
 from . import crm_lead_checklist_line
 from . import mail_activity
 from . import crm_lost_reason
@@ -24,3 +25,6 @@ from . import resource_calendar
 from . import resource_calendar_attendance
 from . import resource_calendar_leaves
 from . import ir_module_module
+from . import res_partner
+from . import res_config_settings
+from . import ir_config_parameter

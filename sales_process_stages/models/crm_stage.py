@@ -178,6 +178,11 @@ class CrmStage(models.Model):
         res = super().write(vals)
         if SLA_RECOMPUTE_FIELDS & set(vals):
             self._sla_recompute_open_leads()
+        if "is_won" in vals:
+            # the stage's opportunities start or stop counting as won: their customers' status follows
+            customers = self.env["crm.lead"].sudo().with_context(active_test=False)._read_group(
+                [("stage_id", "in", self.ids), ("partner_id", "!=", False)], ["partner_id"])
+            self.env["res.partner"]._customer_status_update([partner.id for partner, in customers])
         return res
 
     def copy(self, default=None):
