@@ -282,7 +282,7 @@ class TestChecklistItemForm(TestSalesProcessCommon):
         self._complete(lead, self.stage_new)
         lead.write({"stage_id": self.stage_offer.id})
         line = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_price)
-        with self.mock_mail_gateway():
+        with self.mock_mail_app():
             line.with_user(self.user_sales_salesman).write({"user_id": self.user_engineer.id})
         self.assertEqual(line.activity_id.user_id, self.user_engineer)
         self.assertTrue(self._new_msgs.filtered(lambda message: self.user_engineer.partner_id in message.partner_ids),

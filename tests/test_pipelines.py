@@ -581,7 +581,7 @@ class TestPipelineDemoBoard(HttpCase):
                 "context": {"default_team_id": team.id, "default_type": "opportunity"},
             })
             checks = [f"document.querySelectorAll('.o_kanban_group').length === {stage_count}",
-                      "document.querySelector('.o_sps_checklist_progress .o_progressbar')"]
+                      "document.querySelector('.o_sps_checklist_progress .fa-check-square-o')"]
             checks += [f"document.querySelector('.o_sps_sla_badge.text-bg-{colour}')"
                        for colour in ("success", "warning", "danger")]
             with self.subTest(pipeline=key):

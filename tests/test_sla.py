@@ -589,7 +589,7 @@ class TestSlaPerformance(SlaCommon):
         plain, full = self._kanban_specifications()
         self.assertIn("sla_state", full)
         self.assertIn("days_in_stage", full)
-        self.assertIn("checklist_progress", full)
+        self.assertIn("checklist_mandatory_done", full)
         for limit in (5, 40):
             with self.subTest(cards=limit):
                 plain_count = self._count_kanban_queries(plain, limit)

@@ -87,8 +87,10 @@ class TestSlaMinutes(SpeedCommon):
             lead = self._create_lead()
         # what the colour means: on track (and how long in the stage), the time left once due soon,
         # how late once overdue
-        for now, text in ((MON_9_NY + timedelta(minutes=2, seconds=30), "on track · 2 min in stage"),
-                          (MON_9_NY + timedelta(minutes=22), "12 min overdue"),
+        with self.mock_datetime_and_now(MON_9_NY + timedelta(minutes=4, seconds=30)):
+            lead.invalidate_recordset(["sla_remaining"])
+            self.assertRegex(lead.sla_remaining, r"^on track · [34] min in stage$")
+        for now, text in ((MON_9_NY + timedelta(minutes=22), "12 min overdue"),
                           (MON_9_NY + timedelta(hours=3, minutes=50), "3 h overdue"),
                           (MON_9_NY + timedelta(days=3), "2 d overdue")):
             with self.subTest(now=now), self.mock_datetime_and_now(now):

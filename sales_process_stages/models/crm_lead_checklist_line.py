@@ -8,7 +8,7 @@ TEMPLATE_FIELDS = frozenset({"lead_id", "stage_id", "item_id", "name", "descript
 # who does the item and by when: those who may edit the lead (its salesperson, sales managers)
 PLANNING_FIELDS = frozenset({"user_id", "date_deadline"})
 # what completing the item needs: its assignee too (the state through its rule: ``_check_state_change``)
-WORK_FIELDS = frozenset({"state", "skip_reason", "note", "file_ids"})
+WORK_FIELDS = frozenset({"state", "skip_reason", "note", "file_ids", "attachment_ids"})
 
 
 class CrmLeadChecklistLine(models.Model):

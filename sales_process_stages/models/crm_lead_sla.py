@@ -158,7 +158,7 @@ class CrmLead(models.Model):
             entered = lead.date_last_stage_update
             lead.days_in_stage = max((now - entered).days, 0) if entered else 0
 
-    @api.depends("sla_state", "sla_deadline", "date_last_stage_update")
+    @api.depends("sla_state", "sla_deadline", "sla_start_date", "date_last_stage_update")
     def _compute_sla_remaining(self):
         now = fields.Datetime.now()
         for lead in self:
@@ -170,11 +170,12 @@ class CrmLead(models.Model):
             seconds = (lead.sla_deadline - now).total_seconds()
             if seconds <= 0 or lead.sla_state == "overdue":
                 lead.sla_remaining = _("%(time)s overdue", time=self._sla_format_time(max(-seconds, 0)))
-            elif lead.sla_state == "due_soon" or not lead.date_last_stage_update:
+            elif lead.sla_state == "due_soon" or not (lead.sla_start_date or lead.date_last_stage_update):
                 lead.sla_remaining = _("%(time)s left", time=self._sla_format_time(seconds))
             else:
+                entered = lead.sla_start_date or lead.date_last_stage_update
                 lead.sla_remaining = _("on track · %(time)s in stage", time=self._sla_format_time(
-                    (now - lead.date_last_stage_update).total_seconds()))
+                    (now - entered).total_seconds()))
 
     @api.model
     def _sla_format_time(self, seconds):
