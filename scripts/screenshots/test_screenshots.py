@@ -2,9 +2,13 @@
 in Hebrew, on the demo database. Run by scripts/screenshots.sh, not by `make test` (it writes files)."""
 import base64
 import os
+import time
 from pathlib import Path
 
+import werkzeug.urls
+
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
 
 OUT = Path(os.environ.get("SPS_SCREENSHOTS_DIR", Path(__file__).resolve().parents[2] / "sales_process_stages"
                           / "static" / "description"))
@@ -15,8 +19,19 @@ class TestScreenshots(HttpCase):
     browser_size = "1440x900"
 
     def _shoot(self, url, ready, name):
-        self.browser_js(url, "console.log('test successful')", ready=ready, login="admin", timeout=120)
-        data = self.browser.take_screenshot(prefix="sps_").result(timeout=30)["data"]
+        """As ``browser_js`` opens a page (logged in, ready), then Chrome's screenshot of it."""
+        browser = ChromeBrowser(self, headless=True, success_signal="test successful")
+        try:
+            self.authenticate("admin", "admin", browser=browser)
+            self.cr.flush()
+            self.cr.clear()
+            browser.navigate_to(werkzeug.urls.url_join(self.base_url(), url), wait_stop=False)
+            self.assertTrue(browser._wait_ready(ready), f"{name}: the page never got ready ({ready})")
+            time.sleep(2)  # the cards' widgets and fonts settle
+            data = browser.take_screenshot(prefix="sps_").result(timeout=30)["data"]
+        finally:
+            browser.stop()
+            self._wait_remaining_requests()
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"{name}.png").write_bytes(base64.b64decode(data))
 
@@ -24,8 +39,8 @@ class TestScreenshots(HttpCase):
         admin = self.env.ref("base.user_admin")
         admin.tour_enabled = False
         team = self.env.ref("sales_process_stages.crm_team_pipeline_pv")
-        self._shoot(f"/odoo/action-crm.crm_lead_action_pipeline?default_team_id={team.id}",
-                    "document.querySelectorAll('.o_kanban_record .o_sps_sla_badge').length > 3", f"kanban{suffix}")
+        self._shoot(f"/odoo/crm.team/{team.id}/action-crm.crm_case_form_view_salesteams_opportunity",
+                    "!!document.querySelector('.o_kanban_record .o_sps_sla_badge.text-bg-danger')", f"kanban{suffix}")
         lead = self.env["crm.lead"].search([("team_id", "=", team.id), ("active", "=", True),
                                             ("checklist_line_ids", "!=", False), ("sla_state", "!=", "none")],
                                            limit=1)
