@@ -3,11 +3,11 @@ queue and the daily review per salesperson."""
 import json
 import logging
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, tagged, users
-from odoo.tools import SQL
+from odoo.tests import HttpCase, freeze_time, tagged, users
 
 from .common import TestSalesProcessCommon
 
@@ -225,16 +225,18 @@ class TestCallQueue(CallsCommon):
         cls.leads = cls.env["crm.lead"].create([{
             "name": name, "type": "opportunity", "team_id": cls.team_plain.id, "stage_id": cls.stage_plain_new.id,
             "user_id": cls.user_sales_salesman.id, "expected_revenue": revenue,
-        } for name, revenue in [("New old", 10), ("New recent", 20), ("Follow small", 100), ("Follow big", 900),
+        } for name, revenue in [("New recent", 20), ("Follow small", 100), ("Follow big", 900),
                                 ("Tomorrow", 5000), ("No answer", 300), ("Won", 50), ("Other rep", 70)]])
-        cls.new_old, cls.new_recent, cls.follow_small, cls.follow_big, cls.tomorrow, cls.no_answer, cls.won, \
+        # created three days ago (the ORM dates a creation with the transaction's time: as MailCase moves it)
+        past = fields.Datetime.now() - timedelta(days=3)
+        with freeze_time(past), patch.object(cls.env.cr, "now", lambda: past):
+            cls.new_old = cls.env["crm.lead"].create({
+                "name": "New old", "type": "opportunity", "team_id": cls.team_plain.id,
+                "stage_id": cls.stage_plain_new.id, "user_id": cls.user_sales_salesman.id, "expected_revenue": 10})
+        cls.new_recent, cls.follow_small, cls.follow_big, cls.tomorrow, cls.no_answer, cls.won, \
             cls.other_rep = cls.leads
+        cls.leads |= cls.new_old
         now = fields.Datetime.now()
-        # created three days ago (the ORM dates creations itself: a fixture's own update)
-        cls.env.flush_all()
-        cls.env.cr.execute(SQL("UPDATE crm_lead SET create_date = %s, date_last_stage_update = %s WHERE id = %s",
-                               now - timedelta(days=3), now - timedelta(days=3), cls.new_old.id))
-        cls.env.invalidate_all()
         today = fields.Date.today()  # the salesperson's day: their time zone is UTC
         # contacted leads: a call done, then a follow-up (or none)
         contacted = cls.follow_small | cls.follow_big | cls.tomorrow | cls.no_answer | cls.won | cls.other_rep
