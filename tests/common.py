@@ -37,6 +37,16 @@ class SalesProcessCommon(TestCrmCommon):
         cls.stage_plain_won = cls.stage_team1_won
         cls.lost_reason = cls.env["crm.lost.reason"].create({"name": "Too expensive"})
 
+    def _queries(self, func):
+        """Queries of ``func`` and its flush, from an empty ORM cache (as ``assertQueryCount``
+        counts them, the registry's caches warm)."""
+        self.env.flush_all()
+        self.env.invalidate_all()
+        start = self.cr.sql_log_count
+        func()
+        self.env.flush_all()
+        return self.cr.sql_log_count - start
+
     @classmethod
     def _create_opportunity(cls, **values):
         """An opportunity of the plain pipeline, owned by ``user_sales_salesman``

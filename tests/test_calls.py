@@ -165,14 +165,6 @@ class TestCallAttempts(CallsCommon):
 @tagged("post_install", "-at_install", "sps_performance")
 class TestCallAttemptsPerformance(CallsCommon):
 
-    def _queries(self, func):
-        self.env.flush_all()
-        self.env.invalidate_all()
-        start = self.cr.sql_log_count
-        func()
-        self.env.flush_all()
-        return self.cr.sql_log_count - start
-
     def test_no_answer_on_many_leads(self):
         """No Answer on 1, 10 and 100 leads in one call: beyond what Odoo's own feedback costs for each
         done activity (a message posted per lead), a bounded number of queries."""
@@ -294,13 +286,6 @@ class TestCallQueue(CallsCommon):
 
 @tagged("post_install", "-at_install", "sps_performance")
 class TestCallQueuePerformance(CallsCommon):
-
-    def _queries(self, func):
-        self.env.flush_all()
-        self.env.invalidate_all()
-        start = self.cr.sql_log_count
-        func()
-        return self.cr.sql_log_count - start
 
     def test_queue_costs_what_my_pipeline_costs(self):
         """The call queue's page costs the queries of Odoo's "My Pipeline" list, whatever the number of leads."""

@@ -276,14 +276,6 @@ class TestChecklistStepsRpc(ChecklistStepsCommon, HttpCase):
 @tagged("post_install", "-at_install", "sps_performance")
 class TestChecklistStepsPerformance(ChecklistStepsCommon):
 
-    def _queries(self, func):
-        self.env.flush_all()
-        self.env.invalidate_all()
-        start = self.cr.sql_log_count
-        func()
-        self.env.flush_all()
-        return self.cr.sql_log_count - start
-
     def test_completing_a_prerequisite_on_many_leads(self):
         """Ticking the item others wait for on 1, 10 and 100 leads in one call starts the next
         items and schedules their activities in a number of queries that does not grow with the leads."""

@@ -69,13 +69,6 @@ class CustomerStatusCommon(SalesProcessCommon):
             partner.invalidate_recordset(["customer_status"])
         return [partner.customer_status for partner in partners]
 
-    def _queries(self, func):
-        self.env.flush_all()
-        self.env.invalidate_all()
-        start = self.cr.sql_log_count
-        func()
-        self.env.flush_all()
-        return self.cr.sql_log_count - start
 
     def _updated_partner_rows(self):
         """Rows of res_partner this transaction updated so far (PostgreSQL's statistics)."""

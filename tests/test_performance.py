@@ -13,14 +13,6 @@ _logger = logging.getLogger(__name__)
 @tagged("post_install", "-at_install", "sps_performance")
 class TestPerformance(TestSalesProcessCommon):
 
-    def _queries(self, func):
-        self.env.flush_all()
-        self.env.invalidate_all()
-        start = self.cr.sql_log_count
-        func()
-        self.env.flush_all()
-        return self.cr.sql_log_count - start
-
     def _plain_leads(self, count):
         return self.env["crm.lead"].create([{
             "name": f"Plain {index}", "type": "opportunity", "team_id": self.sales_team_1.id,

@@ -1,8 +1,8 @@
 """The customer status of contacts (``tools/customer_status.py`` defines it once): prospect, new,
 regular or lapsed customer, the same for a company and all its contacts.
 
-The status is computed by the sales process and readonly for users: stored, written set-based,
-in SQL on the addon's own columns, when an opportunity's transition changes it
+The status is computed by the sales process and readonly for users: stored, selected set-based
+in SQL and written through the ORM, when an opportunity's transition changes it
 (``crm_lead_customer_status.py``) and by the daily sweep (``_cron_update_customer_status``), which
 catches the passing of time (a won deal leaving the last months: time is no ``@api.depends``) by
 the date each status ends (``customer_status_until``), and a change of the settings (every
@@ -17,7 +17,6 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
-from odoo.tools.sql import column_exists, create_column
 
 from ..tools.customer_status import (
     CUSTOMER_STATUSES,
@@ -75,22 +74,6 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
-
-    def _auto_init(self):
-        """Installing on a database full of contacts: the columns are created and filled in one
-        statement here, rather than computed by the ORM contact by contact."""
-        missing = [(name, column_type) for name, column_type in (("customer_status", "varchar"),
-                                                                 ("customer_status_until", "timestamp"))
-                   if not column_exists(self.env.cr, self._table, name)]
-        if missing:
-            for name, column_type in missing:
-                create_column(self.env.cr, self._table, name, column_type)
-            self.env.cr.execute(SQL("""
-                UPDATE res_partner partner SET customer_status = status.status, customer_status_until = status.until
-                  FROM (%s) status
-                 WHERE status.id = partner.id
-            """, customer_status_sql(*self._customer_status_settings())))
-        return super()._auto_init()
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -167,19 +150,16 @@ class ResPartner(models.Model):
         changes = customer_status_sql(*self._customer_status_settings(), contacts=partner_ids, changed=True)
         if limit is not None:
             changes = SQL("%s ORDER BY contact.id LIMIT %s FOR UPDATE OF contact SKIP LOCKED", changes, limit)
-        self.env.cr.execute(SQL("""
-            WITH changes AS (%s)
-            UPDATE res_partner partner SET customer_status = changes.status, customer_status_until = changes.until
-              FROM changes
-             WHERE partner.id = changes.id
-         RETURNING partner.id
-        """, changes), log_exceptions=False)
-        partners = self.browse([row[0] for row in self.env.cr.fetchall()])
-        if partners:
-            # what the statement changed: the cache forgets it, what depends on it follows
-            partners.invalidate_recordset(STATUS_FIELDS)
-            partners.modified(STATUS_FIELDS)
-        return partners
+        # the changes are selected set-based (and locked); they are written through the ORM, which
+        # flushes them 1,000 rows a statement and lets what depends on them follow
+        self.env.cr.execute(changes, log_exceptions=False)
+        values = {partner_id: (status, until) for partner_id, status, until in self.env.cr.fetchall()}
+        partners = self.sudo().browse(list(values))
+        for partner in partners:
+            status, until = values[partner.id]
+            partner.write({"customer_status": status, "customer_status_until": until})
+        partners.flush_recordset(STATUS_FIELDS)
+        return partners.with_env(self.env)
 
     @api.model
     def _customer_status_update_later(self):
