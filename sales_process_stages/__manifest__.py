@@ -42,6 +42,7 @@
         "wizard/crm_pipeline_template_wizard_views.xml",
         "views/crm_lead_stage_history_views.xml",
         "views/base_automation_views.xml",
+        "views/crm_team_sales_process_dashboard_views.xml",
         "data/crm_lead_stage_history_data.xml",
         "data/crm_lead_first_response_data.xml",
         "views/sales_process_stages_menus.xml",

@@ -139,6 +139,9 @@ GOALS = {
     "sweep_1pct": {"seconds": 1.0},
     "sweep_all": {"seconds": 10.0},
     "customer_status_sweep": {"seconds": 1.0},
+    "dashboard": {"seconds": 1.0},
+    "dashboard_stages": {"seconds": 1.0},
+    "dashboard_funnel": {"seconds": 1.0},
 }
 # move_1000's queries "independent of the 1000": besides the ORM's insert batches (INSERT_BATCH_SIZE
 # rows a query), the addon's extra queries for 1000 leads may exceed those for 100 leads by this many
@@ -1243,6 +1246,73 @@ def scenario_customer_status_sweep(side):
     return run
 
 
+def _dashboard_kanban_spec(side, env):
+    """The fields the dashboard's cards read (its kanban view, as the web client asks for them)."""
+    action = env["ir.actions.act_window"]._for_xml_id("sales_process_stages.crm_team_action_sales_process")
+    views = env["crm.team"].get_views([[action["view_id"][0], "kanban"]], {"action_id": action["id"]})
+    kanban = etree.fromstring(views["views"]["kanban"]["arch"])
+    return action, fields_spec(kanban, "crm.team", views["models"], "kanban")
+
+
+def scenario_dashboard(side):
+    """The team leader opens CRM > Reporting > Sales Process: the cards of every pipeline."""
+    env = side.user_env(side.leader)
+    action, spec = _dashboard_kanban_spec(side, env)
+    from odoo.tools.safe_eval import safe_eval
+    domain = safe_eval(action["domain"])
+    side.cr.rollback()
+
+    def run():
+        side.call(side.leader, "web_search_read", [], {
+            "domain": domain, "specification": spec, "offset": 0, "limit": 40, "order": "", "count_limit": 10001},
+            {**side.context(side.leader), "bin_size": True}, model="crm.team")
+    return run
+
+
+def _pivot_read_groups(side, model, domain, rows, cols, measures):
+    """The read_group calls of a pivot view: every prefix of the row groupbys with every prefix of
+    the column groupbys, as Odoo's pivot model asks for them."""
+    for row_depth in range(len(rows) + 1):
+        for col_depth in range(len(cols) + 1):
+            side.call(side.leader, "read_group", [], {
+                "domain": domain, "fields": measures, "groupby": rows[:row_depth] + cols[:col_depth],
+                "lazy": False}, model=model)
+
+
+def scenario_dashboard_stages(side):
+    """The pipeline's card, "By Stage and Salesperson": the pivot of its open leads with an SLA,
+    stages and salespeople by SLA status."""
+    action = side.user_env(side.leader)["crm.team"].browse(side.team.id).action_sales_process_open_stages()
+    from odoo.tools.safe_eval import safe_eval
+    domain = safe_eval(action["domain"]) + [("team_id", "=", side.team.id)]
+    side.cr.rollback()
+
+    def run():
+        _pivot_read_groups(side, "crm.lead", domain, ["stage_id", "user_id"], ["sla_state"], ["__count"])
+    return run
+
+
+def scenario_dashboard_funnel(side):
+    """The pipeline's card, "Funnel": the stage conversion pivot (reached, won, lost, rates, days in
+    each stage, average and median) of the pipeline, by stage."""
+    measures = ["reached_count:sum", "won_count:sum", "lost_count:sum", "win_rate:avg", "loss_rate:avg",
+                "days_in_stage:avg", "days_in_stage_median:median"]
+
+    def run():
+        _pivot_read_groups(side, "crm.stage.conversion.report", [("team_id", "=", side.team.id)], ["stage_id"], [],
+                           measures)
+    return run
+
+
+# addon only: the manager's pipeline dashboard, on the databases' data
+DASHBOARDS = [
+    ("dashboard", "manager's dashboard: the cards of every pipeline (web_search_read)", scenario_dashboard),
+    ("dashboard_stages", "a pipeline's SLA by stage and salesperson (pivot: 6 read_group)",
+     scenario_dashboard_stages),
+    ("dashboard_funnel", "a pipeline's funnel, days in stage average and median (pivot: 2 read_group)",
+     scenario_dashboard_funnel),
+]
+
 # addon only, on data set up and rolled back in the measured transaction
 STATUS_SWEEPS = [
     ("customer_status_sweep", f"customer status sweep, {STATUS_CUSTOMERS} customers, 1 % changing status",
@@ -1388,7 +1458,9 @@ def main_run(args):
     scenarios = [s for s in SCENARIOS if not only or s[0] in only]
     sweeps = [s for s in SWEEPS if not only or s[0] in only]
     status_sweeps = [s for s in STATUS_SWEEPS if not only or s[0] in only]
-    samples = {name: {side.name: [] for side in sides} for name, *__ in scenarios + sweeps + status_sweeps}
+    dashboards = [s for s in DASHBOARDS if not only or s[0] in only]
+    samples = {name: {side.name: [] for side in sides}
+               for name, *__ in scenarios + sweeps + status_sweeps + dashboards}
     # Each side starts vacuumed and analyzed; the writes measured are rolled back, which leaves dead rows
     # (rows no real workload would leave) that slow down the next reads: vacuumed after each repeat
     for side in sides:
@@ -1427,8 +1499,14 @@ def main_run(args):
         for __ in range(args.repeats):
             samples[name]["addon"].append(measure(addon, scenario))
             vacuum(addon.registry)
+    # the manager's dashboard: addon only, read-only
+    for name, __, scenario in dashboards:
+        vacuum(addon.registry)
+        measure(addon, scenario)
+        for __ in range(args.repeats):
+            samples[name]["addon"].append(measure(addon, scenario))
     info["load_end"] = os.getloadavg()
-    results = summarize(scenarios, sweeps + status_sweeps, samples, addon, statements)
+    results = summarize(scenarios, sweeps + status_sweeps + dashboards, samples, addon, statements)
     failures = check(results)
     print_table(results, failures, auto, addon, info, args.repeats)
     if args.json:

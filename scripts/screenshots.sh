@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Screenshots for the app store page: sales_process_stages/static/description/{kanban,lead_form}{,_he}.png,
+# Screenshots for the app store page: sales_process_stages/static/description/{kanban,lead_form,dashboard}{,_he}.png,
 # taken in headless Chromium (1440 x 900) on the demo database (make run builds it).
 #
 #   DEMO_DB=sales_process_demo bash scripts/screenshots.sh

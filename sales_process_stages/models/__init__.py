@@ -3,6 +3,7 @@ from . import base_automation
 from . import crm_stage
 from . import crm_stage_checklist_item
 from . import crm_team
+from . import crm_team_sales_process_dashboard
 # crm.lead: the stage transition, then each concern extending its two steps, in the order the
 # apply step runs them (the history last but for the loss: a new stay records the new SLA)
 from . import crm_lead

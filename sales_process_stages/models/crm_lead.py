@@ -77,7 +77,7 @@ class CrmLead(models.Model):
         :param force_reason: a sales manager's forced move (``_force_stage_move``): the check's
             problems are recorded in the chatter with this reason instead of refusing the write
         """
-        self._check_stage_transitions(transitions, force_reason=force_reason)
+        forced = self._check_stage_transitions(transitions, force_reason=force_reason)
         vals = self._prepare_stage_transition_vals(transitions, vals)
         res = super().write(vals)
         # restored leads go back to the stage they were lost in (when it is not theirs any more)
@@ -88,6 +88,9 @@ class CrmLead(models.Model):
         for stage_id, lead_ids in back_to.items():
             super(CrmLead, self.browse(lead_ids)).write({"stage_id": stage_id})
         self._apply_stage_transitions(transitions)
+        if forced:
+            self.env["crm.lead.stage.history"]._record_forced_moves(self.browse([lead.id for lead in forced]),
+                                                                   force_reason)
         return res
 
     @api.model
@@ -195,12 +198,14 @@ class CrmLead(models.Model):
 
     def _check_stage_transitions(self, transitions, force_reason=None):
         """The check step: refuse the batch with one message naming each lead and what it
-        lacks, or record a manager's forced move in the chatter."""
+        lacks, or record a manager's forced move in the chatter.
+
+        :return: {lead: [problem, ...]} the forced move went past (empty when nothing was refused)"""
         if not transitions:
-            return
+            return {}
         problems = self._get_stage_transition_problems(transitions)
         if not problems:
-            return
+            return {}
         if force_reason:
             bodies = {
                 lead.id: Markup("<p>%s</p><ul>%s</ul>") % (
@@ -210,7 +215,7 @@ class CrmLead(models.Model):
                 for lead, lines in problems.items()
             }
             self.browse([lead.id for lead in problems])._message_log_batch(bodies)
-            return
+            return problems
         kinds = {transition.kind for transition in transitions if transition.lead in problems}
         single = len(problems) == 1
         if kinds == {LOST}:

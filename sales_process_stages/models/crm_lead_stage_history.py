@@ -50,6 +50,10 @@ class CrmLeadStageHistory(models.Model):
     hold_count = fields.Integer("Holds", readonly=True)
     hold_hours = fields.Float("Hours on Hold", readonly=True, digits=(16, 2))
     hold_reason = fields.Char(readonly=True, help="Reason of the last hold.")
+    # a sales manager's forced move into the stage
+    is_forced = fields.Boolean(
+        "Forced", readonly=True, help="A sales manager moved the lead into the stage past the process rules.")
+    force_reason = fields.Char("Why Forced", readonly=True)
 
     _sql_constraints = [
         # a lead is in one stage at a time; checked at the end of each statement, so that one
@@ -190,6 +194,11 @@ class CrmLeadStageHistory(models.Model):
         reasons = {lead.id: lead.sla_hold_reason for lead in leads}
         for stay in self._get_open_stays(leads.ids):
             stay.write({"hold_count": stay.hold_count + 1, "hold_reason": reasons[stay.lead_id.id]})
+
+    @api.model
+    def _record_forced_moves(self, leads, reason):
+        """A sales manager forced the leads into their stage past its rules: their new stays say so."""
+        self._get_open_stays(leads.ids).write({"is_forced": True, "force_reason": reason})
 
     @api.model
     def _record_holds_ended(self, before):

@@ -1,6 +1,7 @@
 from odoo import fields, models, tools
-from odoo.models import parse_read_group_spec
 from odoo.tools import SQL
+
+from ..tools import read_group
 
 
 class CrmLeadFirstResponseReport(models.Model):
@@ -73,10 +74,5 @@ class CrmLeadFirstResponseReport(models.Model):
 
     def _read_group_select(self, aggregate_spec, query):
         """The ``median`` aggregator: the median of the group's rows, computed by PostgreSQL."""
-        if aggregate_spec != "__count":
-            fname, __, func = parse_read_group_spec(aggregate_spec)
-            if func == "median" and self._fields.get(fname) and self._fields[fname].type in ("float", "integer"):
-                # checks the field as for any aggregate (the ORM's own field to SQL)
-                return SQL("PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY %s)",
-                           self._field_to_sql(self._table, fname, query))
-        return super()._read_group_select(aggregate_spec, query)
+        return read_group.median_select(self, aggregate_spec, query) or super()._read_group_select(
+            aggregate_spec, query)

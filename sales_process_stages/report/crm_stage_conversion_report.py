@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models, tools
 from odoo.tools import SQL
 
+from ..tools import read_group
+
 # measure: the SQL it stands for in any group (leads counted once, however many stages they reached)
 LEAD_MEASURES = {
     "reached_count": "COUNT(DISTINCT %(lead)s)",
@@ -28,7 +30,7 @@ class CrmStageConversionReport(models.Model):
     # what the view reads: flushed before it is searched
     _depends = {
         "crm.lead": ["team_id", "user_id", "company_id", "active", "probability", "stage_id"],
-        "crm.lead.stage.history": ["lead_id", "stage_id", "date_in"],
+        "crm.lead.stage.history": ["lead_id", "stage_id", "date_in", "date_out"],
         "crm.stage": ["is_won"],
     }
 
@@ -49,6 +51,14 @@ class CrmStageConversionReport(models.Model):
     loss_rate = fields.Float(
         "Loss Rate (%)", readonly=True, aggregator="avg",
         help="Of the leads that reached the stage, the share lost so far.")
+    # the time spent in the stage (all the lead's stays in it; the current one until now): the
+    # cycle length, stage by stage
+    days_in_stage = fields.Float(
+        "Days in Stage (Average)", readonly=True, aggregator="avg", digits=(16, 1),
+        help="Average days the leads spent in the stage, all their stays in it counted, the current one until now.")
+    days_in_stage_median = fields.Float(
+        "Days in Stage (Median)", readonly=True, aggregator="median", digits=(16, 1),
+        help="Median days the leads spent in the stage: half of them spent less, half more.")
 
     def _read_group_select(self, aggregate_spec, query):
         """The measures count each lead once in the group (see the class)."""
@@ -58,7 +68,8 @@ class CrmStageConversionReport(models.Model):
                        for name in ("lead_id", "won_count", "lost_count")}
             return SQL(LEAD_MEASURES[fname], lead=columns["lead_id"], won=columns["won_count"],
                        lost=columns["lost_count"])
-        return super()._read_group_select(aggregate_spec, query)
+        return read_group.median_select(self, aggregate_spec, query) or super()._read_group_select(
+            aggregate_spec, query)
 
     @api.model
     def action_open(self):
@@ -72,6 +83,17 @@ class CrmStageConversionReport(models.Model):
             action["context"] = {"search_default_team_id": team.id}
             action["display_name"] = _("Stage Conversion: %(team)s", team=team.name)
         return action
+
+    def action_open_lead(self):
+        """A row of the report opens its lead."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Lead"),
+            "res_model": "crm.lead",
+            "res_id": self.lead_id.id,
+            "view_mode": "form",
+        }
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
@@ -91,7 +113,11 @@ class CrmStageConversionReport(models.Model):
                        CASE WHEN lead.active AND stage.is_won THEN 1 ELSE 0 END AS won_count,
                        CASE WHEN NOT lead.active AND lead.probability = 0 THEN 1 ELSE 0 END AS lost_count,
                        CASE WHEN lead.active AND stage.is_won THEN 100.0 ELSE 0.0 END AS win_rate,
-                       CASE WHEN NOT lead.active AND lead.probability = 0 THEN 100.0 ELSE 0.0 END AS loss_rate
+                       CASE WHEN NOT lead.active AND lead.probability = 0 THEN 100.0 ELSE 0.0 END AS loss_rate,
+                       SUM(GREATEST(EXTRACT(EPOCH FROM COALESCE(history.date_out, NOW() AT TIME ZONE 'UTC')
+                                                       - history.date_in), 0)) / 86400.0 AS days_in_stage,
+                       SUM(GREATEST(EXTRACT(EPOCH FROM COALESCE(history.date_out, NOW() AT TIME ZONE 'UTC')
+                                                       - history.date_in), 0)) / 86400.0 AS days_in_stage_median
                   FROM crm_lead_stage_history history
                   JOIN crm_lead lead ON lead.id = history.lead_id
              LEFT JOIN crm_stage stage ON stage.id = lead.stage_id

@@ -1,5 +1,6 @@
-"""Screenshots of the app store page (static/description/): the kanban and the lead form, in English and
-in Hebrew, on the demo database. Run by scripts/screenshots.sh, not by `make test` (it writes files)."""
+"""Screenshots of the app store page (static/description/): the kanban, the lead form and the manager's
+dashboard, in English and in Hebrew, on the demo database. Run by scripts/screenshots.sh, not by `make test`
+(it writes files)."""
 import base64
 import os
 import time
@@ -46,6 +47,8 @@ class TestScreenshots(HttpCase):
                                            limit=1)
         self._shoot(f"/odoo/action-crm.crm_lead_opportunities/{lead.id}",
                     "!!document.querySelector('.o_form_view .o_statusbar_status')", f"lead_form{suffix}")
+        self._shoot("/odoo/action-sales_process_stages.crm_team_action_sales_process",
+                    "!!document.querySelector('.o_sps_dashboard .o_kanban_record')", f"dashboard{suffix}")
 
     def test_screenshots_english(self):
         self._shoot_all("")
