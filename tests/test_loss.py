@@ -289,7 +289,8 @@ class TestStageConversion(TestSalesProcessCommon):
         self.assertEqual(action["context"], {"search_default_team_id": self.team_process.id})
         pivot = etree.fromstring(Report.get_views([(False, "pivot")])["views"]["pivot"]["arch"])
         self.assertEqual([node.get("name") for node in pivot.xpath("//field[@type='measure']")],
-                         ["reached_count", "won_count", "lost_count", "win_rate", "loss_rate"])
+                         ["reached_count", "won_count", "lost_count", "win_rate", "loss_rate", "days_in_stage",
+                          "days_in_stage_median"])
         self.assertEqual(pivot.xpath("//field[@type='row']")[0].get("name"), "stage_id")
         # a salesman sees the rows of its own leads only
         self.assertEqual(Report.with_user(self.user_sales_salesman).search_count(domain), 8)
