@@ -278,9 +278,16 @@ class TestChecklistItemForm(TestSalesProcessCommon):
         self.assertEqual(line.state, "done")
 
     def test_the_assignee_is_told(self):
+        """The engineer hears of the item assigned to them when the lead enters the stage (Odoo's
+        activity assignment, in their inbox), and when the item is reassigned to them."""
         lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
         self._complete(lead, self.stage_new)
-        lead.write({"stage_id": self.stage_offer.id})
+        with self.mock_mail_app():
+            lead.with_user(self.user_sales_salesman).write({"stage_id": self.stage_offer.id})
+        told = self._new_msgs.filtered(lambda message: self.user_engineer.partner_id in message.partner_ids)
+        self.assertTrue(told, "the engineer is notified of the item assigned")
+        self.assertIn("Technical feasibility", told[0].body)
+        self.assertEqual(told[0].model, "crm.lead")
         line = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_price)
         with self.mock_mail_app():
             line.with_user(self.user_sales_salesman).write({"user_id": self.user_engineer.id})
