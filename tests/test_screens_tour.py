@@ -1,4 +1,9 @@
-"""The lead form in the browser at 1440 px (issue #14): the checklist's columns read in full in Polish."""
+"""The lead form in the browser at 1440 px (issue #14): the checklist's columns read in full in Polish,
+and the status bar shows every stage of a long pipeline, also beside the buttons other CRM modules add
+to the header."""
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
 
@@ -33,3 +38,39 @@ class TestScreensInTheBrowser(HttpCase):
                          ["done", "open", "skipped", "waiting", "waiting"])
         self.start_tour(f"/odoo/action-crm.crm_lead_opportunities/{lead.id}",
                         "sales_process_stages_polish_checklist", login="sps_polish", timeout=180)
+
+    def test_lead_header_keeps_every_stage_beside_other_modules_buttons(self):
+        """Two more header buttons, as sale_crm adds (New Quotation, Quotations): each stage of the seeded
+        insurance and SaaS pipelines is a button of the status bar, none folded into "..."; a click on the
+        next stage moves the lead. (The B2B pipeline's ten stages need more than 1440 px whatever the header
+        holds: Odoo folds some of them.)"""
+        self.env["ir.ui.view"].create({
+            "name": "crm.lead.form.tour.sale_crm_like",
+            "model": "crm.lead",
+            "inherit_id": self.env.ref("crm.crm_lead_view_form").id,
+            "arch": """
+                <xpath expr="//header/button[@name='action_set_won_rainbowman']" position="before">
+                    <button string="New Quotation" name="action_schedule_meeting" type="object" class="btn-primary"/>
+                    <button string="Quotations" name="action_show_potential_duplicates" type="object"/>
+                </xpath>""",
+        })
+        user = new_test_user(self.env, login="sps_header", name="Alex",
+                             groups="sales_team.group_sale_salesman_all_leads")
+        customer = self.env["res.partner"].create({"name": "Contoso Ltd"})
+        for pipeline in ("insurance", "saas"):
+            with self.subTest(pipeline=pipeline):
+                team = self.env.ref(f"sales_process_stages.crm_team_pipeline_{pipeline}")
+                stages = self.env["crm.stage"].search([("team_id", "=", team.id)])
+                self.assertGreaterEqual(len(stages), 5)
+                self.assertFalse(stages.filtered("fold"), "no stage folded by its own setting")
+                # what the second stage asks for, so that the click moves the lead
+                lead = self.env["crm.lead"].create({
+                    "name": f"Fleet of laptops ({len(stages)} stages)", "type": "opportunity", "team_id": team.id,
+                    "stage_id": stages[0].id, "user_id": user.id, "partner_id": customer.id,
+                    "email_from": "it@contoso.example", "phone": "+48 600 100 200"})
+                lead.checklist_line_ids.filtered("is_mandatory").action_done()
+                lead.activity_schedule("mail.mail_activity_data_call", user_id=user.id,
+                                       date_deadline=fields.Date.context_today(lead) + timedelta(days=1))
+                self.start_tour(f"/odoo/action-crm.crm_lead_opportunities/{lead.id}",
+                                "sales_process_stages_header_fits", login="sps_header", timeout=180)
+                self.assertEqual(lead.stage_id, stages[1], "the click on the next stage moved the lead")
