@@ -316,7 +316,7 @@ class TestSeededSteps(TestSalesProcessCommon):
         self.assertEqual(approve.depends_on_ids, prepare)
         self.assertEqual(signed.depends_on_ids, approve)
         self.assertFalse(prepare.depends_on_ids | calculation.depends_on_ids)
-        # a deal entering "Prepare the proposal": the rep skips the calculation for a list price
+        # a deal entering "Proposal": the rep skips the calculation for a list price
         team = ref("sales_process_stages.crm_team_pipeline_b2b")
         lead = self.env["crm.lead"].create({
             "name": "Fleet of laptops", "type": "opportunity", "team_id": team.id,
