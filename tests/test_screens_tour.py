@@ -41,8 +41,8 @@ class TestScreensInTheBrowser(HttpCase):
 
     def test_lead_header_keeps_every_stage_beside_other_modules_buttons(self):
         """Two more header buttons, as sale_crm adds (New Quotation, Quotations): each stage of the seeded
-        insurance, SaaS and B2B pipelines (B2B's ten included) is a button of the status bar, none folded into "..."; a click on the
-        next stage moves the lead."""
+        insurance, SaaS and B2B pipelines (B2B's ten included) is a button of the status bar, none folded
+        into "..."; a click on the next stage moves the lead."""
         self.env["ir.ui.view"].create({
             "name": "crm.lead.form.tour.sale_crm_like",
             "model": "crm.lead",
