@@ -13,11 +13,10 @@ class TestScreensInTheBrowser(HttpCase):
 
     def test_polish_checklist_reads_in_full(self):
         """A Polish salesperson's checklist: done, skipped, open and waiting lines; no column header
-        nor state badge cut short ("Obowią…", "Wykona…")."""
-        self.env["res.lang"]._activate_lang("pl_PL")
-        self.env["ir.module.module"]._load_module_terms(["web", "mail", "crm", "sales_process_stages"], ["pl_PL"])
-        user = new_test_user(self.env, login="sps_polish", name="Ola", lang="pl_PL",
-                             groups="sales_team.group_sale_salesman_all_leads")
+        nor state badge cut short ("Obowią…", "Wykona…"). The lines were made before Polish was installed,
+        the usual order: their names read in Polish all the same."""
+        seller = new_test_user(self.env, login="sps_seller", name="Piotr",
+                               groups="sales_team.group_sale_salesman_all_leads")
         ref = self.env.ref
         negotiation = ref("sales_process_stages.crm_stage_b2b_negotiation")
         contract = ref("sales_process_stages.crm_stage_b2b_contract")
@@ -26,7 +25,7 @@ class TestScreensInTheBrowser(HttpCase):
         ref(item % "signed_contract").depends_on_ids = ref(item % "prepare") | ref(item % "approve")
         lead = self.env["crm.lead"].create({
             "name": "Flota laptopów", "type": "opportunity", "team_id": negotiation.team_id.id,
-            "stage_id": negotiation.id, "user_id": user.id, "expected_revenue": 5000,
+            "stage_id": negotiation.id, "user_id": seller.id, "expected_revenue": 5000,
             "partner_id": self.env["res.partner"].create({"name": "Kowalski sp. z o.o."}).id})
         lines = {line.item_id: line for line in lead.checklist_line_ids}
         lines[ref("sales_process_stages.crm_stage_checklist_item_b2b_negotiation_terms")].action_done()
@@ -36,6 +35,12 @@ class TestScreensInTheBrowser(HttpCase):
         lead.write({"stage_id": contract.id})
         self.assertEqual(sorted(lead.checklist_line_ids.mapped("state")),
                          ["done", "open", "skipped", "waiting", "waiting"])
+        # Polish installed now, after the lines were made; the Polish salesperson takes the lead over
+        self.env["res.lang"]._activate_lang("pl_PL")
+        self.env["ir.module.module"]._load_module_terms(["web", "mail", "crm", "sales_process_stages"], ["pl_PL"])
+        user = new_test_user(self.env, login="sps_polish", name="Ola", lang="pl_PL",
+                             groups="sales_team.group_sale_salesman_all_leads")
+        lead.user_id = user
         self.start_tour(f"/odoo/action-crm.crm_lead_opportunities/{lead.id}",
                         "sales_process_stages_polish_checklist", login="sps_polish", timeout=180)
 

@@ -8,6 +8,8 @@ const LIST = ".o_form_view .o_field_widget[name='checklist_line_ids'] .o_list_re
 // pl.po's words for the headers and the states of the lines the test makes
 const HEADERS = ["Etap", "Punkt", "Obowiązkowy", "Odpowiedzialny", "Termin", "Status", "Czeka na"];
 const STATES = ["Wykonano", "Pominięto", "Do zrobienia", "Oczekujący"];
+// two item names of the lead's lines, as pl.po translates them
+const ITEMS = ["Uzgodnij cenę, zakres i warunki", "Przygotuj umowę"];
 
 function describe(el) {
     const name = [el.tagName.toLowerCase(), ...el.classList].join(".");
@@ -46,13 +48,16 @@ registry.category("web_tour.tours").add("sales_process_stages_polish_checklist",
                 const badges = [...table.querySelectorAll("tbody .o_data_cell .badge")];
                 const headerText = headers.map((th) => th.textContent.trim());
                 const badgeText = badges.map((badge) => badge.textContent.trim());
+                const itemText = [...table.querySelectorAll("tbody .o_data_cell[name='name']")].map(
+                    (cell) => cell.textContent.trim());
                 const missing = [
                     ...HEADERS.filter((word) => !headerText.includes(word)),
                     ...STATES.filter((word) => !badgeText.includes(word)),
+                    ...ITEMS.filter((name) => !itemText.includes(name)),
                 ];
                 if (missing.length) {
                     throw new Error(`not in Polish: ${missing.join(", ")} (headers: ${headerText.join(" | ")}; ` +
-                        `states: ${badgeText.join(" | ")})`);
+                        `states: ${badgeText.join(" | ")}; items: ${itemText.join(" | ")})`);
                 }
                 // an ellipsis shows where a text is wider than its box: the header cells and what they
                 // hold, the badges
