@@ -1731,7 +1731,8 @@ def main_profile(args):
     import pstats
 
     init_odoo()
-    scenario = {name: function for name, __, function, __ in SCENARIOS}[args.scenario]
+    scenario = {**{name: function for name, __, function, __ in SCENARIOS},
+                **{name: function for name, __, function in DASHBOARDS}}[args.scenario]
     side = Side("profiled", args.database)
     for __ in range(2):
         measure(side, scenario)
@@ -1790,7 +1791,7 @@ def main():
     p_run.add_argument("--only", help="comma-separated scenarios to run")
     p_profile = sub.add_parser("profile", help="profile one scenario on one database")
     p_profile.add_argument("-d", "--database", required=True)
-    p_profile.add_argument("--scenario", required=True, choices=[name for name, *__ in SCENARIOS])
+    p_profile.add_argument("--scenario", required=True, choices=[name for name, *__ in SCENARIOS + DASHBOARDS])
     p_profile.add_argument("--repeats", type=int, default=3)
     p_profile.add_argument("--top", type=int, default=30, help="functions and statements shown")
     p_profile.add_argument("--output", help="write the cProfile data to this file")

@@ -100,7 +100,7 @@ class CrmStageConversionReport(models.Model):
         self.env.cr.execute(f"""
             CREATE OR REPLACE VIEW {self._table} AS (
                 SELECT MIN(history.id) AS id,
-                       history.lead_id,
+                       lead.id AS lead_id,
                        history.stage_id,
                        lead.team_id,
                        lead.user_id,
@@ -122,7 +122,8 @@ class CrmStageConversionReport(models.Model):
                   JOIN crm_lead lead ON lead.id = history.lead_id
              LEFT JOIN crm_stage stage ON stage.id = lead.stage_id
                  WHERE history.stage_id IS NOT NULL
-              GROUP BY history.lead_id, history.stage_id, lead.team_id, lead.user_id, lead.company_id,
-                       lead.active, lead.probability, stage.is_won
+              -- the lead's and its stage's columns hang on their primary keys: a narrow group key,
+              -- which a filter on the pipeline or the salesperson still narrows before grouping
+              GROUP BY lead.id, history.stage_id, lead.team_id, lead.user_id, stage.id
             )
         """)
