@@ -1246,7 +1246,7 @@ def scenario_customer_status_sweep(side):
     return run
 
 
-def _dashboard_kanban_spec(side, env):
+def _dashboard_kanban_spec(env):
     """The fields the dashboard's cards read (its kanban view, as the web client asks for them)."""
     action = env["ir.actions.act_window"]._for_xml_id("sales_process_stages.crm_team_action_sales_process")
     views = env["crm.team"].get_views([[action["view_id"][0], "kanban"]], {"action_id": action["id"]})
@@ -1257,7 +1257,7 @@ def _dashboard_kanban_spec(side, env):
 def scenario_dashboard(side):
     """The team leader opens CRM > Reporting > Sales Process: the cards of every pipeline."""
     env = side.user_env(side.leader)
-    action, spec = _dashboard_kanban_spec(side, env)
+    action, spec = _dashboard_kanban_spec(env)
     from odoo.tools.safe_eval import safe_eval
     domain = safe_eval(action["domain"])
     side.cr.rollback()

@@ -326,10 +326,4 @@ class CrmLeadStageHistory(models.Model):
 
     def action_open_lead(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Lead"),
-            "res_model": "crm.lead",
-            "res_id": self.lead_id.id,
-            "view_mode": "form",
-        }
+        return self.lead_id._get_records_action(name=_("Lead"))

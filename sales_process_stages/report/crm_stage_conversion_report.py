@@ -87,13 +87,7 @@ class CrmStageConversionReport(models.Model):
     def action_open_lead(self):
         """A row of the report opens its lead."""
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Lead"),
-            "res_model": "crm.lead",
-            "res_id": self.lead_id.id,
-            "view_mode": "form",
-        }
+        return self.lead_id._get_records_action(name=_("Lead"))
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
