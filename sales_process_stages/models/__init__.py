@@ -8,6 +8,7 @@ from . import crm_team_sales_process_dashboard
 # apply step runs them (the history last but for the loss: a new stay records the new SLA)
 from . import crm_lead
 from . import crm_lead_entry_requirements
+from . import crm_lead_pipeline
 from . import crm_lead_checklist
 from . import crm_lead_fixed_probability
 from . import crm_lead_sla
@@ -20,6 +21,7 @@ from . import crm_lead_daily_review
 from . import crm_lead_customer_status
 from . import crm_lead_checklist_line
 from . import mail_activity
+from . import mail_message
 from . import crm_lost_reason
 from . import crm_lead_stage_history
 from . import resource_calendar

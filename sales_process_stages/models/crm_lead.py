@@ -103,6 +103,13 @@ class CrmLead(models.Model):
         """Only the process writes what it computes (as superuser): a client cannot turn a red
         badge green, mark a checklist complete or make a lead answered by writing the values, nor
         by creating a lead with them."""
+        for name in TRANSITION_FIELDS - {"active"}:
+            value = vals.get(name)
+            if value is not None and value is not False and not isinstance(value, models.BaseModel) \
+                    and (not isinstance(value, int) or isinstance(value, bool)):
+                # a many2one is an id (or False): a list or a dict would fail deep in the ORM
+                raise UserError(_("“%(field)s” is given as the id of a record (a number), not as %(value)s.",
+                                  field=self._fields[name]._description_string(self.env), value=repr(value)[:50]))
         written = self._get_process_computed_fields().intersection(vals)
         if written and not self.env.su:
             labels = self.fields_get(sorted(written), ["string"])
@@ -166,7 +173,7 @@ class CrmLead(models.Model):
             StageTransition(
                 lead=lead, kind=CREATED if lead.active else LOST, old_stage_id=False,
                 new_stage_id=lead.stage_id.id, old_team_id=False, new_team_id=lead.team_id.id,
-                was_active=False, is_active=lead.active, vals=MappingProxyType(vals),
+                was_active=False, is_active=lead.active, vals=MappingProxyType(vals), is_new=True,
             )
             for lead, vals in zip(self, vals_list, strict=True)
         ]

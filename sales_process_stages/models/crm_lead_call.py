@@ -1,7 +1,8 @@
 """Calls of the rep's day: *Call Done*, *No Answer* (an attempt logged, the lead left where it is,
 the next attempt planned after the pipeline's retry delay) and *Schedule Next*.
 
-A call attempt is a completed call activity (a message of the chatter carrying the call type),
+A call attempt is a completed call activity (a message of the chatter carrying the call type,
+which only Odoo's "mark as done" posts: ``message_post`` and ``mail.message`` refuse a client's),
 the count the "no answer" lost reason checks: ``call_attempt_count`` and the loss rule read the
 same ``_get_done_activity_counts``. Activities go through ``mail.activity`` (created in batch,
 marked done with ``action_feedback``); the process writes ``call_no_answer_date`` only."""
@@ -9,6 +10,7 @@ marked done with ``action_feedback``); the process writes ``call_no_answer_date`
 import pytz
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 
 class CrmLead(models.Model):
@@ -38,6 +40,18 @@ class CrmLead(models.Model):
         # the id is cached with the registry: no query per read of the attempts
         return self.env["mail.activity.type"].browse(self.env["ir.model.data"]._xmlid_to_res_id(
             "mail.mail_activity_data_call", raise_if_not_found=False))
+
+    # ------------------------------------------------------------
+    # MAIL
+    # ------------------------------------------------------------
+
+    def message_post(self, **kwargs):
+        """A message carrying an activity type is a completed activity (a call attempt, the
+        activities a lost reason asks for): Odoo posts it, as superuser, when an activity is marked
+        done (``mail.activity._action_done``); a client posting one would count calls never made."""
+        if kwargs.get("mail_activity_type_id") and not self.env.su:
+            raise UserError(_("An activity is logged in the chatter by marking it done, not by posting a message."))
+        return super().message_post(**kwargs)
 
     # ------------------------------------------------------------
     # ACTIONS

@@ -7,8 +7,6 @@ from lxml import etree
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.stage_transition import CREATED
-
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
@@ -144,10 +142,9 @@ class CrmLead(models.Model):
         problems = super()._get_stage_transition_problems(transitions)
         rules = self.env["crm.stage"]._get_process_rules()
         stage_rules = rules["stages"]
-        # entering a stage: created in it, or written into it (a restore without a stage returns to
-        # the stage the lead was lost in)
-        entering = [t for t in transitions if (t.kind == CREATED and t.is_active or t.is_stage_move)
-                    and t.new_stage_id in stage_rules]
+        # entering a stage: created in it, written into it (a restore without a stage returns to
+        # the stage the lead was lost in), or brought into another pipeline
+        entering = [t for t in transitions if t.enters_stage and t.new_stage_id in stage_rules]
         if not entering:
             return problems
         Stage = self.env["crm.stage"]
@@ -175,25 +172,27 @@ class CrmLead(models.Model):
         for transition in entering:
             lead, old, new = transition.lead, transition.old_stage_id, transition.new_stage_id
             new_rules = stage_rules[new]
-            # pipeline policy: skipping stages, moving back, winning from some stages only (a new
-            # lead may start in any stage, but not won where a pipeline wins from some stages only)
-            policy = rules["teams"].get(lead.team_id.id) if not transition.team_changed or transition.kind == CREATED \
-                else None
+            # pipeline policy, the pipeline the lead ends up in: winning from some stages only (a new
+            # lead, or one coming from another pipeline, is not won where the pipeline wins from
+            # some stages only); skipping stages and moving back within the pipeline (a new lead
+            # may start in any stage; a transfer's own rules are in crm_lead_pipeline.py)
+            policy = rules["teams"].get(transition.new_team_id)
+            team = self.env["crm.team"].browse(transition.new_team_id)
             if policy and policy[2] and new_rules["is_won"] and old not in policy[2]:
                 problems[lead].append(_(
                     "Pipeline “%(team)s” allows winning only from %(stages)s.",
-                    team=lead.team_id.name, stages=", ".join(Stage.browse(policy[2]).mapped("display_name"))))
-            if policy and old in stage_rules and not new_rules["is_won"]:
+                    team=team.name, stages=", ".join(Stage.browse(policy[2]).mapped("display_name"))))
+            if policy and not transition.team_changed and old in stage_rules and not new_rules["is_won"]:
                 allow_skip, allow_back, __ = policy
                 forward = self._is_forward(stage_rules, old, new)
                 if not allow_back and not forward:
                     problems[lead].append(_(
                         "Pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”.",
-                        team=lead.team_id.name, old=stage_name(old), new=stage_name(new)))
+                        team=team.name, old=stage_name(old), new=stage_name(new)))
                 elif not allow_skip and forward and new != lead._get_next_stage_id(stage_rules, next_stages):
                     problems[lead].append(_(
                         "Pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
-                        "is “%(next)s”.", team=lead.team_id.name, old=stage_name(old),
+                        "is “%(next)s”.", team=team.name, old=stage_name(old),
                         next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
             # fields required to enter, with the values the lead will have
             missing = [

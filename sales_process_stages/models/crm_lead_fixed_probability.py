@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_compare, float_repr
 
 
 class CrmLead(models.Model):
@@ -20,6 +21,69 @@ class CrmLead(models.Model):
         fixed_teams = self.env["crm.stage"]._get_process_rules()["fixed_probability_teams"]
         for lead in self:
             lead.is_fixed_probability = lead.team_id.id in fixed_teams
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        leads = super().create(vals_list)
+        if not self.env.su:
+            given = [lead for lead, vals in zip(leads, vals_list, strict=True) if "probability" in vals]
+            if given:
+                self.browse([lead.id for lead in given])._check_fixed_probability(
+                    {lead.id: lead.probability for lead in given})
+        return leads
+
+    def write(self, vals):
+        if "probability" in vals and not self.env.su:
+            self._check_fixed_probability({lead.id: vals["probability"] for lead in self}, vals)
+        return super().write(vals)
+
+    def _compute_probabilities(self):
+        """Odoo's scoring keeps its automated probability; the probability of a lead of a pipeline
+        fixing them is its stage's, also while the form is being edited (a stage picked there)."""
+        super()._compute_probabilities()
+        rules = self.env["crm.stage"]._get_process_rules()
+        if not rules["fixed_probability_teams"]:
+            return
+        for lead in self:
+            expected = lead._get_process_probability(rules, lead.team_id.id, lead.stage_id.id, lead.active)
+            if expected is not None and lead.probability != expected:
+                lead.probability = expected
+
+    @api.model
+    def _get_process_probability(self, rules, team_id, stage_id, active):
+        """The probability the process gives a lead of pipeline ``team_id`` in ``stage_id``: None
+        where the pipeline does not fix them; 0 lost, 100 won, else the stage's."""
+        if team_id not in rules["fixed_probability_teams"]:
+            return None
+        if not active:
+            return 0.0
+        stage = rules["stages"].get(stage_id)
+        if not stage:
+            return None
+        return 100.0 if stage["is_won"] else stage["fixed_probability"]
+
+    def _check_fixed_probability(self, probabilities, vals=None):
+        """In pipelines fixing the probability per stage, the stage gives it: a client's other value
+        is refused (the call queue, the daily review and the forecast read it).
+
+        :param probabilities: {lead id: the probability given}
+        :param vals: the values written with it (the stage, pipeline and outcome the leads end up in)
+        """
+        rules = self.env["crm.stage"]._get_process_rules()
+        if not rules["fixed_probability_teams"]:
+            return
+        vals = vals or {}
+        for lead in self:
+            team_id = (vals["team_id"] or False) if "team_id" in vals else lead.team_id.id
+            stage_id = (vals["stage_id"] or False) if "stage_id" in vals else lead.stage_id.id
+            active = bool(vals["active"]) if "active" in vals else lead.active
+            expected = self._get_process_probability(rules, team_id, stage_id, active)
+            if expected is not None and float_compare(probabilities[lead.id] or 0.0, expected, precision_digits=2):
+                raise UserError(_(
+                    "Pipeline “%(team)s” gives each stage its win probability: “%(lead)s” has %(probability)s %% "
+                    "in stage “%(stage)s”.", team=self.env["crm.team"].browse(team_id).name,
+                    lead=lead.display_name, probability=float_repr(expected, 2).rstrip("0").rstrip("."),
+                    stage=self.env["crm.stage"].browse(stage_id).display_name))
 
     def action_set_automated_probability(self):
         """Odoo's predicted probability is no choice where the pipeline fixes each stage's."""

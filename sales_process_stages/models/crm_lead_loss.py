@@ -50,9 +50,12 @@ class CrmLead(models.Model):
         """Open leads about to be lost (archived) in pipelines requiring a lost reason must give
         one, of their company and pipeline, with the details it asks for."""
         problems = super()._get_stage_transition_problems(transitions)
-        losing = [t for t in transitions if t.kind == LOST and t.lead.team_id.lost_reason_required]
+        # the pipeline the lead is lost in: the one it ends up in (a loss and a transfer at once)
+        lost_reason_teams = self.env["crm.stage"]._get_process_rules()["lost_reason_teams"]
+        losing = [t for t in transitions if t.kind == LOST and t.new_team_id in lost_reason_teams]
         if not losing:
             return problems
+        Team = self.env["crm.team"]
 
         def value(transition, name):
             if name in transition.vals:
@@ -68,17 +71,18 @@ class CrmLead(models.Model):
             reasons.filtered("required_activity_count").required_activity_type_id)
         for transition in losing:
             lead, reason = transition.lead, value(transition, "lost_reason_id")
+            team = Team.browse(transition.new_team_id)
             if not reason:
-                problems[lead].append(_("Pipeline “%(team)s” requires a lost reason.", team=lead.team_id.name))
+                problems[lead].append(_("Pipeline “%(team)s” requires a lost reason.", team=team.name))
                 continue
             if reason.company_id and lead.company_id and reason.company_id != lead.company_id:
                 problems[lead].append(_(
                     "Lost reason “%(reason)s” belongs to company %(company)s.", reason=reason.name,
                     company=reason.company_id.name))
-            if reason.team_ids and lead.team_id not in reason.team_ids:
+            if reason.team_ids and team not in reason.team_ids:
                 problems[lead].append(_(
                     "Lost reason “%(reason)s” is not one of pipeline “%(team)s”.", reason=reason.name,
-                    team=lead.team_id.name))
+                    team=team.name))
             if reason.requires_competitor and not value(transition, "lost_competitor_id") \
                     and not (value(transition, "lost_competitor_name") or "").strip():
                 problems[lead].append(_("Lost reason “%(reason)s” requires the competitor.", reason=reason.name))

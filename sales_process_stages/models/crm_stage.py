@@ -222,6 +222,9 @@ class CrmStage(models.Model):
                   'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
                   teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities,
                   'own_stages_teams': ids of teams using their own stages only,
+                  'lost_reason_teams': ids of teams requiring a lost reason,
+                  'process_teams': ids of the pipelines someone configured (a policy, or a stage of
+                  their own with rules): where the pipeline invariants of ``crm_lead_pipeline.py`` hold,
                   'item_prerequisites': {item_id: ids of the active items it waits for},
                   'item_followers': {item_id: ids of the active items waiting for it}}
         """
@@ -269,6 +272,14 @@ class CrmStage(models.Model):
                     followers[item_id] = (*followers.get(item_id, ()), item.id)
         fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
         own_stages_teams = frozenset(self.env["crm.team"].search([("own_stages_only", "=", True)]).ids)
+        lost_reason_teams = frozenset(self.env["crm.team"].search([("lost_reason_required", "=", True)]).ids)
+        # pipelines someone configured: a policy of the team, or a stage of its own with rules
+        # (pipelines nobody configured behave as in plain Odoo, see crm_lead_pipeline.py)
+        process_teams = set(team_policies) | fixed_teams | own_stages_teams | lost_reason_teams
+        process_teams.update(
+            rule["team_id"] for rule in rules.values()
+            if rule["team_id"] and (rule["required_fields"] or rule["require_next_activity"] or rule["item_ids"]
+                                    or rule["sla"]))
         escalation_type_ids = {rule["sla"]["activity_type_id"] for rule in rules.values() if rule["sla"]}
         escalation_type_ids.add(self.env["ir.model.data"]._xmlid_to_res_id(
             "sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False))
@@ -282,6 +293,8 @@ class CrmStage(models.Model):
             "teams": MappingProxyType(team_policies),
             "fixed_probability_teams": fixed_teams,
             "own_stages_teams": own_stages_teams,
+            "lost_reason_teams": lost_reason_teams,
+            "process_teams": frozenset(process_teams),
             "item_prerequisites": MappingProxyType(prerequisites),
             "item_followers": MappingProxyType(followers),
             "sla_escalation_type_ids": frozenset(escalation_type_ids),

@@ -32,6 +32,7 @@ class StageTransition:
     :ivar vals: the values written on the lead (for a create: its own values)
     :ivar old: what the concerns follow of the lead before the write, by field name (many2one
         fields as ids; see ``crm.lead._stage_transition_snapshot_fields``); empty for a create
+    :ivar is_new: the transition of a ``create``
     """
 
     lead: object
@@ -44,6 +45,21 @@ class StageTransition:
     is_active: bool
     vals: MappingProxyType
     old: MappingProxyType = field(default_factory=lambda: EMPTY)
+    is_new: bool = False  # the lead is being created
+
+    @property
+    def stays_lost(self):
+        """A lost lead, lost before and after the write (not created)."""
+        return not (self.is_new or self.was_active or self.is_active)
+
+    @property
+    def enters_stage(self):
+        """The lead enters a stage by the rules of its pipeline: created open in it, written into
+        it (see ``is_stage_move``), or brought into another pipeline while open (a transfer into
+        the same shared stage enters it by the new pipeline's rules)."""
+        return bool(self.new_stage_id and (
+            (self.is_new and self.is_active) or self.is_stage_move
+            or (self.team_changed and self.is_active and not self.is_new)))
 
     @property
     def stage_changed(self):
