@@ -25,15 +25,17 @@ if [[ ${mode[0]} == -i ]]; then
   echo "[run] then the addon, its seeded pipelines and its demo leads (each walked through its stages)" >&2
 fi
 # Odoo 18.0 loads demo data on install unless --without-demo is given. Its log at info level is
-# filtered to the steps (the modules loading, the addon's demo), warnings and errors: the wait says
-# what it is doing.
+# filtered to the steps (the modules loading; each data and demo file of the addon, as Odoo 18
+# logs them: "odoo.modules.loading: loading sales_process_stages/data/..."; its migrations),
+# warnings and errors: the wait says what it is doing.
 start=$SECONDS
 odoo -d "$DB" "${mode[@]}" --stop-after-init --log-level=info 2>&1 | while IFS= read -r line; do
   case $line in
     *" WARNING "* | *" ERROR "* | *" CRITICAL "*) printf '%s\n' "$line" >&2 ;;
     *"odoo.modules.loading: loading "*" modules"* | *"odoo.modules.loading: Loading module "* | \
     *"odoo.modules.loading: "*"modules loaded in"* | *"odoo.modules.loading: Modules loaded."* | \
-    *"module $MODULE: loading"* | *"odoo.modules.registry: Registry loaded"*)
+    *"odoo.modules.loading: loading $MODULE/"* | *"Module $MODULE: loading demo"* | \
+    *"odoo.modules.migration: module $MODULE: Running migration"* | *"odoo.modules.registry: Registry loaded"*)
       printf '[run] %4ss %s\n' $((SECONDS - start)) "${line#* odoo.}" >&2 ;;
   esac
 done

@@ -27,7 +27,7 @@ class TestEntryRequirements(TestSalesProcessCommon):
         self.assertIn(lead.name, message)
         self.assertIn("Send the offer", message)
         self.assertIn("Expected Revenue", message)
-        self.assertIn("Customer", message)
+        self.assertIn("Contact", message)
         self.assertEqual(lead.stage_id, self.stage_new, "nothing of the write is saved")
 
     @users("user_sales_salesman")
@@ -90,7 +90,7 @@ class TestEntryRequirements(TestSalesProcessCommon):
         fields_ = ["name", "type", "team_id", "stage_id", "expected_revenue"]
         result = Lead.load(fields_, [["Imported lead", "opportunity", "Process Team", "Send the offer", "10"]])
         self.assertFalse(result["ids"])
-        self.assertIn("Customer", " ".join(message["message"] for message in result["messages"]))
+        self.assertIn("Contact", " ".join(message["message"] for message in result["messages"]))
         self.assertFalse(Lead.search([("name", "=", "Imported lead")]))
         result = Lead.load(fields_ + ["partner_id"], [
             ["Imported lead", "opportunity", "Process Team", "Send the offer", "10", "Sunny Roofs Ltd"]])
@@ -434,3 +434,27 @@ class TestEntryRequirementsConfiguration(TestSalesProcessCommon):
         self.assertIn("date_deadline", stage.required_field_ids.mapped("name"))
         with self.assertRaises(AccessError):
             self.env["ir.model.fields"].browse(fields_[0][0]).write({"field_description": "Hacked"})
+
+
+class TestRefusalWording(TestSalesProcessCommon):
+    """A refusal names the fields as the form shows them, in the form's order, and says where the
+    one-step move is."""
+
+    def test_fields_as_the_form_names_them_in_its_order(self):
+        pv_new = self.env.ref("sales_process_stages.crm_stage_pv_new")
+        meeting = self.env.ref("sales_process_stages.crm_stage_pv_meeting")
+        lead = self.env["crm.lead"].create({
+            "name": "Bare", "type": "opportunity", "team_id": pv_new.team_id.id, "stage_id": pv_new.id,
+            "user_id": self.user_sales_salesman.id})
+        with self.assertRaises(UserError) as refused:
+            lead.with_user(self.user_sales_salesman).write({"stage_id": meeting.id})
+        message = str(refused.exception)
+        labels = lead._get_stage_field_labels({"partner_id", "phone", "street", "city"})
+        self.assertEqual(labels["partner_id"][1], "Contact", "the opportunity form's label")
+        self.assertIn("Contact", message)
+        self.assertNotIn("Customer", message)
+        in_form_order = [text for __, text in sorted(labels.values())]
+        positions = [message.index(text) for text in in_form_order]
+        self.assertEqual(positions, sorted(positions), "in the form's order")
+        self.assertIn("gear menu", message)
+        self.assertNotIn("complete the open items", message)

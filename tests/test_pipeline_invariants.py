@@ -6,6 +6,7 @@ probabilities)."""
 
 import json
 
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from .common import SalesProcessCommon
@@ -231,3 +232,23 @@ class TestPipelineSequences(SalesProcessCommon, HttpCase):
             with self.subTest(value=value):
                 self.assertRefused(self._write(lead, {"stage_id": value}), "the id of a record")
         self.assertEqual(self._place(lead)[1], self.pv_new)
+
+    def test_transfer_offers_and_accepts_only_the_pipelines_stages(self):
+        lead = self._pv_lead()
+        self._write(lead, {"team_id": self.team_plain.id})
+        shared = self.env["crm.stage"].search([("team_id", "=", False), ("is_won", "=", False)], limit=1)
+        self.assertTrue(shared)
+        wizard = self.env["crm.lead.transfer"].with_user(self.salesman).create({
+            "lead_ids": [(6, 0, lead.ids)], "team_id": self.team_pv.id, "reason": "a household"})
+        self.assertEqual(wizard.stage_id, self.pv_new, "PV's first stage by default")
+        offered = self.env["crm.stage"].search([
+            ("is_won", "=", False), ("team_id", "in", [self.team_pv.id] if wizard.team_own_stages_only
+                                     else [self.team_pv.id, False])])
+        self.assertNotIn(shared, offered, "PV uses its own stages only")
+        wizard.stage_id = shared
+        with self.assertRaisesRegex(UserError, "is not a stage of pipeline"):
+            wizard.action_transfer()
+        self.assertEqual(self._place(lead)[0], self.team_plain)
+        # one entry in the gear menu
+        bindings = self.env["ir.actions.actions"].with_user(self.salesman).get_bindings("crm.lead")["action"]
+        self.assertEqual([b["name"] for b in bindings].count("Transfer to Another Pipeline"), 1)

@@ -233,8 +233,8 @@ class CrmLead(models.Model):
             f"- {lead.display_name}: {line}" for lead, lines in problems.items() for line in lines)
         if kinds != {LOST}:
             message += "\n" + _(
-                "Fill in what is missing and complete the open items, or use “Move to Stage” on the lead "
-                "to do it in one step.")
+                "“Move to Stage” in the lead's gear menu (⚙) asks for what is missing and moves the lead in "
+                "one step.")
         raise UserError(message)
 
     def _prepare_stage_transition_vals(self, transitions, vals):

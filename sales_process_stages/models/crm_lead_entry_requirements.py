@@ -157,13 +157,12 @@ class CrmLead(models.Model):
                 names.update((stage.id, stage.display_name) for stage in Stage.browse(stage_ids))
             return names.get(stage_id) or Stage.browse(stage_id).display_name
 
-        labels = {}  # field name: its label in the user's language (read for a refused move only)
+        labels = {}  # field name: (its place in the form, its label there), read for a refused move only
 
         def label(name):
-            if name not in labels:
-                labels.update((fname, desc["string"]) for fname, desc in self.fields_get(
-                    list({f for t in entering for f in stage_rules[t.new_stage_id]["required_fields"]}),
-                    ["string"]).items())
+            if not labels:
+                labels.update(self._get_stage_field_labels(
+                    {f for t in entering for f in stage_rules[t.new_stage_id]["required_fields"]}))
             return labels[name]
 
         needs_activity = [t.lead for t in entering if stage_rules[t.new_stage_id]["require_next_activity"]]
@@ -196,9 +195,9 @@ class CrmLead(models.Model):
                         next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
             # fields required to enter, with the values the lead will have
             missing = [
-                label(name)
-                for name in new_rules["required_fields"]
-                if lead._is_stage_value_missing(name, transition.vals)
+                text for __, text in sorted(
+                    label(name) for name in new_rules["required_fields"]
+                    if lead._is_stage_value_missing(name, transition.vals))
             ]
             if new_rules["require_next_activity"] and lead.id not in planned:
                 missing.append(_("a planned next activity"))
@@ -207,6 +206,26 @@ class CrmLead(models.Model):
                     "Cannot enter “%(stage)s” without %(fields)s.",
                     stage=stage_name(new), fields=", ".join(missing)))
         return problems
+
+    @api.model
+    def _get_stage_field_labels(self, names):
+        """{field name: (rank, label)} of fields the stages require, as the lead's form shows them
+        to the user (its ``string`` there: "Contact", not the field's "Customer"), in the form's
+        order (rank); a field the form does not show comes last, with its own label."""
+        arch = etree.fromstring(self.get_views([(False, "form")])["views"]["form"]["arch"])
+        found = {}
+        for rank, node in enumerate(arch.iter("field", "label")):
+            name = node.get("name") if node.tag == "field" else node.get("for")
+            if name not in names or any(parent.tag == "field" for parent in node.iterancestors()):
+                continue  # not a field of the lead (a field of a list inside the form)
+            rank_now, text = found.get(name, (rank, None))
+            found[name] = (rank_now, text or node.get("string"))
+        descriptions = self.fields_get(list(names), ["string"])
+        return {
+            name: (found.get(name, (float("inf"), None))[0],
+                   found.get(name, (None, None))[1] or descriptions[name]["string"])
+            for name in names
+        }
 
     def _get_planned_next_activity_leads(self, leads):
         """Ids of the leads with a next activity the rep planned: due today or later, not a

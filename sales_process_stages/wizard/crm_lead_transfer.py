@@ -11,9 +11,13 @@ class CrmLeadTransfer(models.TransientModel):
     lead_ids = fields.Many2many("crm.lead", string="Leads", required=True)
     team_id = fields.Many2one("crm.team", string="To Pipeline", required=True,
                               domain="[('use_opportunities', '=', True)]")
+    team_own_stages_only = fields.Boolean(related="team_id.own_stages_only")
+    # the offer only: the lead's gate refuses a stage that is not the pipeline's, or a won one
+    # its won-from rule does not allow (crm_lead_pipeline.py)
     stage_id = fields.Many2one(
-        "crm.stage", compute="_compute_stage_id", store=True, readonly=False, required=True,
-        domain="['|', ('team_id', '=', False), ('team_id', '=', team_id), ('is_won', '=', False)]",
+        "crm.stage", compute="_compute_stage_id", store=True, readonly=False, required=True, precompute=True,
+        domain="[('is_won', '=', False),"
+        " ('team_id', 'in', [team_id] if team_own_stages_only else [team_id, False])]",
         help="The first stage of the pipeline unless you choose another.")
     reason = fields.Text(required=True)
 
