@@ -1,6 +1,9 @@
 """Fields required to enter a stage, pipeline move policies and forced moves: every path."""
+from datetime import timedelta
+
 from lxml import etree
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, HttpCase, tagged, users
 
@@ -58,15 +61,25 @@ class TestEntryRequirements(TestSalesProcessCommon):
 
     @users("user_sales_salesman")
     def test_form_marks_required_fields_from_data(self):
+        """The form requires what the server requires of the lead where it is: the stage's fields
+        while the lead is created there; the next stage's are a hint, checked on the move."""
         lead = self._new_leads(user=self.env.user)
-        self.assertEqual(lead.stage_required_fields, ",expected_revenue,partner_id,",
-                         "the next stage's fields are required on the form")
+        self.assertFalse(lead.stage_required_fields, "New requires nothing to enter")
+        self.assertEqual(lead.stage_next_requirements, "To enter “Send the offer”: Expected Revenue, Contact.",
+                         "in the form's order")
         arch = lead.get_views([(False, "form")])["views"]["form"]["arch"]
-        self.assertIn("',expected_revenue,' in (stage_required_fields or '')", arch)
-        self.assertIn("',partner_id,' in (stage_required_fields or '')", arch)
+        self.assertIn("(not id and ',expected_revenue,' in (stage_required_fields or ''))", arch)
+        self.assertIn("(not id and ',partner_id,' in (stage_required_fields or ''))", arch)
+        # a new lead created in a stage that requires them: the form asks
+        new = Form(self.env["crm.lead"].with_context(default_team_id=self.team_process.id,
+                                                      default_stage_id=self.stage_offer.id,
+                                                      default_type="opportunity"))
+        new.name = "Straight into the offer"
+        with self.assertRaises(AssertionError, msg="the form refuses to save without them"):
+            new.save()
         form = Form(lead)
         form.stage_id = self.stage_offer
-        with self.assertRaises(AssertionError, msg="the form refuses to save without them"):
+        with self.assertRaises(UserError, msg="the server refuses the move without them"):
             form.save()
         form.expected_revenue = 1000
         form.partner_id = self.customer
@@ -241,22 +254,27 @@ class TestEntryRequirements(TestSalesProcessCommon):
         self.assertEqual(wizard.stage_id, self.stage_offer, "proposes the next stage")
         self.assertIn("Call the customer", wizard.blocking)
         self.assertIn("Expected Revenue", wizard.blocking)
-        action = wizard.action_move()
-        self.assertEqual(action["res_model"], "crm.lead")
-        self.assertEqual(action["context"]["stage_move_view_ref"], self.stage_offer.id)
-        arch = lead.with_context(**action["context"]).get_views(action["views"])["views"]["form"]["arch"]
-        group = etree.fromstring(arch).xpath("//group[@name='stage_move_fields']")[0]
-        self.assertEqual([node.get("name") for node in group], ["expected_revenue", "partner_id"],
-                         "only what the target stage requires")
-        for node in group:
-            self.assertEqual(node.get("required"), f"',{node.get('name')},' in (stage_move_missing_fields or '')")
-        self.assertEqual(lead.with_context(**action["context"]).stage_move_missing_fields,
-                         ",expected_revenue,partner_id,")
-        self.assertEqual(lead.stage_move_line_ids.mapped("name"), ["Call the customer"])
-        # the dialog: tick the item, fill the values (the dialog saves), then Move
-        lead.stage_move_line_ids.action_done()
-        lead.write({"expected_revenue": 800, "partner_id": self.customer.id})
-        lead.with_context(**action["context"]).action_stage_move_confirm()
+        self.assertEqual(wizard.missing_fields, ",expected_revenue,partner_id,")
+        self.assertEqual(wizard.lead_ids, lead, "the lead's row")
+        self.assertEqual(wizard.item_ids.mapped("name"), ["Call the customer"])
+        arch = etree.fromstring(wizard.get_views([(False, "form")])["views"]["form"]["arch"])
+        row = arch.xpath("//field[@name='lead_ids']/list")[0]
+        for name in ("expected_revenue", "partner_id"):
+            node = row.xpath(f"field[@name='{name}']")[0]
+            self.assertEqual(node.get("required"), f"',{name},' in (parent.missing_fields or '')")
+        self.assertFalse(arch.xpath("//*[contains(@context, 'view_ref')]"), "no view reference in a context")
+        # the dialog: tick the item (the dialog stays, read again), fill the row (saved with the
+        # dialog, as the web client sends it), then Move
+        reopen = wizard.item_ids.action_done()
+        self.assertEqual((reopen["res_model"], reopen["res_id"], reopen["target"]),
+                         (wizard._name, wizard.id, "new"), "the dialog stays open")
+        wizard.invalidate_recordset()
+        self.assertEqual(wizard.item_ids.state, "done")
+        self.assertNotIn("Call the customer", wizard.blocking)
+        self.assertIn("Expected Revenue", wizard.blocking)
+        wizard.write({"lead_ids": [(1, lead.id, {"expected_revenue": 800, "partner_id": self.customer.id})]})
+        self.assertEqual(wizard.missing_fields, ",expected_revenue,partner_id,", "asked for until the move")
+        self.assertEqual(wizard.action_move()["type"], "ir.actions.act_window_close")
         self.assertEqual(lead.stage_id, self.stage_offer)
         # nothing missing: the wizard moves at once
         self._complete(lead, self.stage_offer)
@@ -271,24 +289,25 @@ class TestEntryRequirements(TestSalesProcessCommon):
         """Filled fields are not asked for again; a stage needing a planned activity says so."""
         lead = self._new_leads(user=self.env.user, partner_id=self.customer.id)
         self._complete(lead, self.stage_new)
-        dialog = lead.with_context(stage_move_view_ref=self.stage_offer.id)
-        self.assertEqual(dialog.stage_move_missing_fields, ",expected_revenue,", "the customer is there already")
-        self.assertFalse(dialog.stage_move_needs_activity)
-        arch = etree.fromstring(dialog.get_views([(self.env.ref(
-            "sales_process_stages.crm_lead_view_form_stage_move").id, "form")])["views"]["form"]["arch"])
-        self.assertIn("stage_move_missing_fields", arch.xpath("//field[@name='partner_id']")[0].get("invisible"))
-        self.assertEqual(arch.xpath("//group[@name='stage_move_fields']")[0].get("invisible"),
-                         "not stage_move_missing_fields", "no empty group when nothing is missing")
+        Wizard = self.env["crm.lead.stage.move"].with_context(default_lead_id=lead.id)
+        wizard = Wizard.create({"stage_id": self.stage_offer.id})
+        self.assertEqual(wizard.missing_fields, ",expected_revenue,", "the customer is there already")
+        self.assertFalse(wizard.needs_activity)
         # "Close the deal" needs a planned activity: the dialog says so, until one is planned
         lead.write({"expected_revenue": 10, "stage_id": self.stage_offer.id})
         self._complete(lead, self.stage_offer)
-        closing = lead.with_context(stage_move_view_ref=self.stage_closing.id)
-        self.assertFalse(closing.stage_move_missing_fields)
-        self.assertTrue(closing.stage_move_needs_activity)
-        self.assertTrue(arch.xpath("//div[@name='stage_move_activity']"))
-        self._plan_activity(lead)
-        lead.invalidate_recordset()  # the dialog reopened, or reloaded after "Plan It"
-        self.assertFalse(lead.with_context(stage_move_view_ref=self.stage_closing.id).stage_move_needs_activity)
+        closing = Wizard.create({"stage_id": self.stage_closing.id})
+        self.assertFalse(closing.missing_fields)
+        self.assertTrue(closing.needs_activity)
+        self.assertEqual(closing.activity_type_id, self.env.ref("mail.mail_activity_data_call"))
+        closing.activity_date = "2000-01-01"
+        with self.assertRaises(UserError):
+            closing.action_move()
+        self.assertFalse(lead.activity_ids.filtered(lambda activity: activity.date_deadline.year == 2000))
+        closing.activity_date = fields.Date.today() + timedelta(days=2)
+        closing.action_move()
+        self.assertEqual(lead.stage_id, self.stage_closing, "the activity is planned with the move")
+        self.assertIn(closing.activity_type_id, lead.activity_ids.activity_type_id)
 
     def test_wizard_force_needs_a_reason(self):
         lead = self._new_leads()
@@ -352,7 +371,8 @@ class TestEntryRequirementsUi(HttpCase):
     def test_refused_drop_then_move_to_stage_wizard(self):
         self.env.ref("base.user_admin").tour_enabled = False
         Stage = self.env["crm.stage"]
-        qualify = Stage.create({"name": "Tour: Qualify", "sequence": -20})
+        qualify = Stage.create({"name": "Tour: Qualify", "sequence": -20, "checklist_item_ids": [
+            (0, 0, {"name": "Call the customer", "is_mandatory": True})]})
         Stage.create({
             "name": "Tour: Send the offer", "sequence": -10,
             "required_field_ids": [(6, 0, self.env["ir.model.fields"].search(
@@ -364,6 +384,7 @@ class TestEntryRequirementsUi(HttpCase):
         self.start_tour("/odoo", "sales_process_stages_stage_move", login="admin", timeout=180)
         self.assertEqual(lead.stage_id.name, "Tour: Send the offer")
         self.assertEqual(lead.expected_revenue, 5000)
+        self.assertEqual(lead.checklist_line_ids.filtered(lambda line: line.stage_id == qualify).state, "done")
 
 
     def test_force_move_is_offered_to_a_sales_manager(self):

@@ -16,7 +16,8 @@ from .common import TestSalesProcessCommon
 ADDON = Path(__file__).resolve().parent.parent / "sales_process_stages"
 CONTEXT_KEY = re.compile(r"""context\.get\(\s*["']([a-z_]+)["']|context\[\s*["']([a-z_]+)["']\s*\]""")
 # keys earlier versions honoured (a client may still send them): they must change nothing either
-FORMER_KEYS = {"stage_move_restore", "stage_move_force_reason", "sla_internal", "sps_from_checklist_line"}
+FORMER_KEYS = {"stage_move_restore", "stage_move_force_reason", "sla_internal", "sps_from_checklist_line",
+               "stage_move_view_ref"}
 
 
 def addon_context_keys():
@@ -71,15 +72,17 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
                 self.assertEqual(error, refused, "refused exactly as without the key")
                 lead.invalidate_recordset()
                 self.assertEqual(lead.stage_id, self.stage_new)
-                # the manager's forced move is no context key either
-                __, error = self._rpc("crm.lead", "action_stage_move_confirm", [lead.ids], {"context": context})
+                # nor the "Move to Stage" dialog's button
+                wizard = self.env["crm.lead.stage.move"].with_user(self.user_sales_salesman).create(
+                    {"lead_id": lead.id, "stage_id": self.stage_offer.id})
+                __, error = self._rpc("crm.lead.stage.move", "action_move", [wizard.ids], {"context": context})
                 self.assertEqual(error and error[0], "odoo.exceptions.UserError")
                 self.assertEqual(lead.stage_id, self.stage_new)
         # a move that passes: no key skips the history
         self._complete(lead, self.stage_new)
         lead.write({"expected_revenue": 500, "partner_id": self.customer.id})
         stays = History.search_count([("lead_id", "=", lead.id)])
-        context = {key: self._context_value(key, lead) for key in keys if key != "stage_move_view_ref"}
+        context = {key: self._context_value(key, lead) for key in keys}
         __, error = self._rpc("crm.lead", "write", [lead.ids, {"stage_id": self.stage_offer.id}], {"context": context})
         self.assertIsNone(error)
         lead.invalidate_recordset()

@@ -4,48 +4,42 @@ Checked in the transition's check step (see ``crm_lead.py``)."""
 
 from lxml import etree
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import _, api, fields, models, tools
 
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
 
-    # Fields the form marks required (current and next stage), as ",name,name,"
+    # Fields the current stage requires to enter it, as ",name,name,": the form marks them required
+    # while the lead is created there (what the server checks of the lead where it is)
     stage_required_fields = fields.Char("Required Fields", compute="_compute_stage_required_fields")
+    # the next stage's requirements, as a hint beside the stage bar (the server checks them on the move)
+    stage_next_requirements = fields.Char("To Enter the Next Stage", compute="_compute_stage_required_fields")
     # Pipelines using their own stages only: the status bar offers no shared stage
-    # the "Move to Stage" dialog: what the target stage needs that the lead lacks when the dialog opens
-    stage_move_missing_fields = fields.Char("Missing to Enter", compute="_compute_stage_move_missing")
-    stage_move_needs_activity = fields.Boolean("Needs a Planned Activity", compute="_compute_stage_move_missing")
     team_own_stages_only = fields.Boolean(related="team_id.own_stages_only", string="Pipeline Uses Own Stages Only")
-
-    @api.depends_context("stage_move_view_ref")
-    def _compute_stage_move_missing(self):
-        # read when the dialog opens, not while the user fills it in (no field dependency): what
-        # was missing stays asked for
-        target = self.env.context.get("stage_move_view_ref")
-        rules = self.env["crm.stage"]._get_process_rules()["stages"].get(target) if isinstance(target, int) else None
-        saved = self.filtered("id")
-        planned = set(self._get_planned_next_activity_leads(saved)) if rules and rules["require_next_activity"] \
-            and saved else set()
-        for lead in self:
-            missing = [name for name in rules["required_fields"] if lead._is_stage_value_missing(name, {})] \
-                if rules else []
-            lead.stage_move_missing_fields = f",{','.join(missing)}," if missing else False
-            lead.stage_move_needs_activity = bool(rules and rules["require_next_activity"] and lead.id not in planned)
 
     @api.depends("stage_id", "team_id")
     def _compute_stage_required_fields(self):
         rules = self.env["crm.stage"]._get_process_rules()["stages"]
         next_stages = {}
         for lead in self:
-            names = set()
-            if lead.stage_id.id in rules:
-                names.update(rules[lead.stage_id.id]["required_fields"])
-                next_stage = lead._get_next_stage_id(rules, next_stages)
-                if next_stage:
-                    names.update(rules[next_stage]["required_fields"])
-            lead.stage_required_fields = f",{','.join(sorted(names))}," if names else False
+            current = rules.get(lead.stage_id.id)
+            names = current["required_fields"] if current else ()
+            lead.stage_required_fields = f",{','.join(names)}," if names else False
+            next_stage = lead._get_next_stage_id(rules, next_stages) if current else False
+            lead.stage_next_requirements = lead._get_stage_requirements_hint(rules, next_stage) if next_stage else False
+
+    def _get_stage_requirements_hint(self, rules, stage_id):
+        """“To enter “Meeting”: Contact, Phone, a planned activity.”, or False when it needs nothing."""
+        stage_rules = rules[stage_id]
+        labels = self._get_stage_field_labels(frozenset(stage_rules["required_fields"]))
+        needs = [text for __, text in sorted(labels.values())]
+        if stage_rules["require_next_activity"]:
+            needs.append(_("a planned next activity"))
+        if not needs:
+            return False
+        return _("To enter “%(stage)s”: %(needs)s.", stage=self.env["crm.stage"].browse(stage_id).name,
+                 needs=", ".join(needs))
 
     # ------------------------------------------------------------
     # ORM
@@ -74,21 +68,10 @@ class CrmLead(models.Model):
 
     @api.model
     def _get_view(self, view_id=None, view_type="form", **options):
-        """Mark the fields required by the lead's current and next stage as required in forms;
-        in the "Move to Stage" dialog, ask for the fields the target stage requires."""
+        """Mark, in forms, the fields the stage requires as required while the lead is created in it
+        (the create's check); the next stage's requirements are a hint (``stage_next_requirements``)."""
         arch, view = super()._get_view(view_id, view_type, **options)
         if view_type != "form":
-            return arch, view
-        # the key ends with "_view_ref": the web client sends only those keys (and lang) with get_views,
-        # and Odoo's view cache keys on them. It only shapes the dialog: the move goes through the check.
-        target = self.env.context.get("stage_move_view_ref")
-        placeholder = arch.xpath("//group[@name='stage_move_fields']")
-        if target and placeholder:
-            rules = self.env["crm.stage"]._get_process_rules()["stages"].get(target)
-            for name in rules["required_fields"] if rules else ():
-                # asked for only when missing (the view is the stage's: which are, the lead says)
-                missing = f"',{name},' in (stage_move_missing_fields or '')"
-                placeholder[0].append(etree.Element("field", name=name, required=missing, invisible=f"not ({missing})"))
             return arch, view
         rules = self.env["crm.stage"]._get_process_rules()["stages"]
         required = {name for stage in rules.values() for name in stage["required_fields"]}
@@ -99,7 +82,7 @@ class CrmLead(models.Model):
             name = node.get("name")
             if name not in required:
                 continue
-            condition = f"',{name},' in (stage_required_fields or '')"
+            condition = f"(not id and ',{name},' in (stage_required_fields or ''))"
             if node.get("required") not in (None, "0", "False"):
                 condition = f"({node.get('required')}) or {condition}"
             node.set("required", condition)
@@ -113,26 +96,14 @@ class CrmLead(models.Model):
     # ACTIONS
     # ------------------------------------------------------------
 
-    def action_open_stage_move(self):
-        """Open the "Move to Stage" wizard."""
+    def action_open_stage_move(self, stage_id=False):
+        """Open the "Move to Stage" wizard (to the next stage, or to ``stage_id``), saved before it
+        opens: the items ticked in it are rows of a saved dialog, which stays open."""
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Move to Stage"),
-            "res_model": "crm.lead.stage.move",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_lead_id": self.id},
-        }
-
-    def action_stage_move_confirm(self):
-        """Button of the "Move to Stage" dialog: the values are saved, move through the check."""
-        self.ensure_one()
-        stage_id = self.env.context.get("stage_move_view_ref")
-        if not stage_id:
-            raise UserError(_("No stage to move to."))
-        self.write({"stage_id": stage_id})
-        return {"type": "ir.actions.act_window_close"}
+        vals = {"lead_id": self.id}
+        if stage_id:
+            vals["stage_id"] = stage_id
+        return self.env["crm.lead.stage.move"].create(vals)._action_reopen()
 
     # ------------------------------------------------------------
     # TRANSITION: check
@@ -161,8 +132,8 @@ class CrmLead(models.Model):
 
         def label(name):
             if not labels:
-                labels.update(self._get_stage_field_labels(
-                    {f for t in entering for f in stage_rules[t.new_stage_id]["required_fields"]}))
+                labels.update(self._get_stage_field_labels(frozenset(
+                    f for t in entering for f in stage_rules[t.new_stage_id]["required_fields"])))
             return labels[name]
 
         needs_activity = [t.lead for t in entering if stage_rules[t.new_stage_id]["require_next_activity"]]
@@ -208,9 +179,10 @@ class CrmLead(models.Model):
         return problems
 
     @api.model
+    @tools.ormcache("self.env.lang", "names")
     def _get_stage_field_labels(self, names):
-        """{field name: (rank, label)} of fields the stages require, as the lead's form shows them
-        to the user (its ``string`` there: "Contact", not the field's "Customer"), in the form's
+        """{field name: (rank, label)} of ``names`` (a frozenset), fields the stages require, as the
+        lead's form shows them to the user (its ``string`` there: "Contact", not the field's "Customer"), in the form's
         order (rank); a field the form does not show comes last, with its own label."""
         arch = etree.fromstring(self.get_views([(False, "form")])["views"]["form"]["arch"])
         found = {}

@@ -5,7 +5,8 @@ import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 // A rep drops a card on a stage whose entry rules it does not meet: the server refuses,
 // the message says how to fix it; the "Move to Stage" wizard asks for exactly what is
-// missing and moves the lead. Run by tests/test_entry_requirements.py.
+// missing (the lead's row, the open item ticked in the dialog, which stays open) and moves
+// the lead. Run by tests/test_entry_requirements.py.
 const QUALIFY = ".o_kanban_group:has(.o_column_title:contains('Tour: Qualify'))";
 
 registry.category("web_tour.tours").add("sales_process_stages_stage_move", {
@@ -56,17 +57,26 @@ registry.category("web_tour.tours").add("sales_process_stages_stage_move", {
             content: "the wizard says what is missing",
         },
         {
-            trigger: ".modal button[name='action_move']:contains('Complete and Move')",
-            content: "complete and move",
+            trigger: ".modal .o_field_widget[name='item_ids'] button[name='action_done']",
+            content: "tick the open item in the dialog",
             run: "click",
         },
         {
-            trigger: ".modal .o_field_widget[name='expected_revenue'] input",
-            content: "the dialog asks for the expected revenue",
+            trigger: ".modal .o_field_widget[name='item_ids'] .o_data_row:contains('Call the customer') .badge:contains('Done')",
+            content: "the dialog stays open and says what is still missing",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='lead_ids'] .o_data_row td[name='expected_revenue']",
+            content: "the dialog asks for the expected revenue: edit the lead's row",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='lead_ids'] .o_selected_row div[name='expected_revenue'] input",
+            content: "fill it in",
             run: "edit 5000",
         },
         {
-            trigger: ".modal button[name='action_stage_move_confirm']",
+            trigger: ".modal footer button[name='action_move']",
             content: "move",
             run: "click",
         },
