@@ -4,7 +4,7 @@ from datetime import timedelta
 from lxml import etree
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, RedirectWarning, UserError, ValidationError
 from odoo.tests import Form, HttpCase, tagged, users
 
 from .common import TestSalesProcessCommon
@@ -52,12 +52,23 @@ class TestEntryRequirements(TestSalesProcessCommon):
 
     @users("user_sales_salesman")
     def test_kanban_drop(self):
-        """The kanban saves a dropped card with web_save({'stage_id'})."""
+        """The kanban saves a dropped card with web_save({'stage_id'}): the refusal offers the
+        "Move to Stage" dialog for that stage; RPC's write refuses as before."""
         lead = self._ready_to_leave_new(self._new_leads(user=self.env.user))
-        with self.assertRaises(UserError) as error:
+        with self.assertRaises(RedirectWarning) as error:
             lead.web_save({"stage_id": self.stage_offer.id}, {"stage_id": {}})
-        self.assertIn("Move to Stage", str(error.exception), "the message says how to fix it")
+        message, action, button, context = error.exception.args
+        self.assertIn("Expected Revenue", message)
+        self.assertEqual(button, "Complete and Move")
         self.assertEqual(lead.stage_id, self.stage_new)
+        with self.assertRaises(UserError):
+            lead.write({"stage_id": self.stage_offer.id})
+        # the button runs the bound "Move to Stage" action with the client's context
+        server_action = self.env.ref(action)
+        dialog = server_action.with_context(**context).run()
+        wizard = self.env["crm.lead.stage.move"].browse(dialog["res_id"])
+        self.assertEqual((wizard.lead_id, wizard.stage_id), (lead, self.stage_offer), "for the stage it was dropped on")
+        self.assertEqual(wizard.missing_fields, ",expected_revenue,partner_id,")
 
     @users("user_sales_salesman")
     def test_form_marks_required_fields_from_data(self):
@@ -79,7 +90,7 @@ class TestEntryRequirements(TestSalesProcessCommon):
             new.save()
         form = Form(lead)
         form.stage_id = self.stage_offer
-        with self.assertRaises(UserError, msg="the server refuses the move without them"):
+        with self.assertRaises(RedirectWarning, msg="the server refuses the move without them, offering the dialog"):
             form.save()
         form.expected_revenue = 1000
         form.partner_id = self.customer
@@ -274,14 +285,14 @@ class TestEntryRequirements(TestSalesProcessCommon):
         self.assertIn("Expected Revenue", wizard.blocking)
         wizard.write({"lead_ids": [(1, lead.id, {"expected_revenue": 800, "partner_id": self.customer.id})]})
         self.assertEqual(wizard.missing_fields, ",expected_revenue,partner_id,", "asked for until the move")
-        self.assertEqual(wizard.action_move()["type"], "ir.actions.act_window_close")
+        self.assertEqual(wizard.action_move()["tag"], "soft_reload")
         self.assertEqual(lead.stage_id, self.stage_offer)
         # nothing missing: the wizard moves at once
         self._complete(lead, self.stage_offer)
         self._plan_activity(lead)
         wizard = self.env["crm.lead.stage.move"].with_context(default_lead_id=lead.id).create({})
         self.assertFalse(wizard.blocking)
-        self.assertEqual(wizard.action_move()["type"], "ir.actions.act_window_close")
+        self.assertEqual(wizard.action_move()["tag"], "soft_reload")
         self.assertEqual(lead.stage_id, self.stage_closing)
 
     @users("user_sales_salesman")

@@ -2,9 +2,12 @@
 activity) and how its pipeline lets it move (skip stages, move back, win from some stages only).
 Checked in the transition's check step (see ``crm_lead.py``)."""
 
+import logging
+
 from lxml import etree
 
 from odoo import _, api, fields, models, tools
+from odoo.exceptions import RedirectWarning, UserError
 
 
 class CrmLead(models.Model):
@@ -65,6 +68,26 @@ class CrmLead(models.Model):
             return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
         return self.env["crm.stage"].search(
             [("team_id", "in", list(team_ids)), *(domain or [])], order=order, limit=limit)
+
+    def web_save(self, vals, specification, next_id=None):
+        """The web client's save (a kanban drop, a status-bar click, the form's Save): a stage move
+        of one lead that the gate refuses offers the "Move to Stage" dialog for that stage, which
+        asks for what is missing. The refusal is the same (RPC, imports and batch writes get the
+        plain ``UserError``); nothing is written."""
+        try:
+            return super().web_save(vals, specification, next_id=next_id)
+        except UserError as refusal:
+            stage_id = vals.get("stage_id")
+            if len(self) != 1 or not isinstance(stage_id, int) or isinstance(stage_id, bool) \
+                    or not self.active or stage_id == self.stage_id.id:
+                raise
+            offer = RedirectWarning(
+                refusal.args[0], "sales_process_stages.crm_lead_action_server_stage_move", _("Complete and Move"),
+                {"active_model": self._name, "active_id": self.id, "active_ids": self.ids,
+                 "default_stage_id": stage_id})
+            # logged by Odoo's HTTP layer as the refusal it is (a warning, as a UserError), not as an error
+            offer.loglevel = logging.WARNING
+            raise offer from refusal
 
     @api.model
     def _get_view(self, view_id=None, view_type="form", **options):

@@ -55,13 +55,13 @@ class CrmLeadStageMove(models.TransientModel):
 
     @api.model_create_multi
     def create(self, vals_list):
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
-        for vals in vals_list:
-            if vals.get("lead_id") and not vals.get("stage_id"):
-                vals["stage_id"] = self.env["crm.lead"].browse(vals["lead_id"])._get_next_stage_id(rules)
         wizards = super().create(vals_list)
-        for wizard in wizards.filtered(lambda wizard: not wizard.lead_ids):
-            wizard.lead_ids = wizard.lead_id  # the dialog sent the row's values, not the link
+        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        for wizard in wizards:
+            if not wizard.lead_ids:
+                wizard.lead_ids = wizard.lead_id  # the dialog sent the row's values, not the link
+            if not wizard.stage_id and wizard.lead_id:
+                wizard.stage_id = wizard.lead_id._get_next_stage_id(rules)  # neither given nor a default
         return wizards
 
     @api.depends("lead_id")
@@ -143,7 +143,8 @@ class CrmLeadStageMove(models.TransientModel):
                 activity_type_id=self.activity_type_id.id, date_deadline=self.activity_date,
                 summary=self.activity_summary or False, user_id=self.lead_id.user_id.id or self.env.uid)
         self.lead_id.write({"stage_id": self.stage_id.id})
-        return {"type": "ir.actions.act_window_close"}
+        # the board or the form under the dialog shows the lead where it now is
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     def _action_reopen(self):
         """This dialog again, read anew (a button inside it returns this to keep it open)."""

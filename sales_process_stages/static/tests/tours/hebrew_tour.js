@@ -36,6 +36,16 @@ registry.category("web_tour.tours").add("sales_process_stages_hebrew", {
         },
         {
             trigger: ".modal-footer .btn-primary",
+            content: "the refusal offers the one-step move, in Hebrew",
+            run() {
+                const offer = document.querySelector(".modal-footer .btn-primary").textContent;
+                if (!HEBREW.test(offer)) {
+                    throw new Error(`not in Hebrew: ${offer}`);
+                }
+            },
+        },
+        {
+            trigger: ".modal-footer .btn-secondary",
             content: "close the message",
             run: "click",
         },

@@ -4,7 +4,8 @@ import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 // A rep drops a card on a stage whose entry rules it does not meet: the server refuses,
-// the message says how to fix it; the "Move to Stage" wizard asks for exactly what is
+// the message says what is missing and offers "Complete and Move": the "Move to Stage"
+// wizard, for the stage the card was dropped on, asks for exactly what is
 // missing (the lead's row, the open item ticked in the dialog, which stays open) and moves
 // the lead. Run by tests/test_entry_requirements.py.
 const QUALIFY = ".o_kanban_group:has(.o_column_title:contains('Tour: Qualify'))";
@@ -29,27 +30,8 @@ registry.category("web_tour.tours").add("sales_process_stages_stage_move", {
             },
         },
         {
-            trigger: ".o_error_dialog:contains('Expected Revenue'):contains('Move to Stage')",
-            content: "the refusal names what is missing and how to fix it",
-        },
-        {
-            trigger: ".modal-footer .o-default-button",
-            content: "close the message",
-            run: "click",
-        },
-        {
-            trigger: `${QUALIFY} .o_kanban_record:contains('Tour lead')`,
-            content: "the card stayed where it was: open it",
-            run: "click",
-        },
-        {
-            trigger: ".o_form_view .o_cp_action_menus .dropdown-toggle",
-            content: "the form's gear menu holds the secondary actions",
-            run: "click",
-        },
-        {
-            trigger: ".o-dropdown--menu .dropdown-item:contains('Move to Stage')",
-            content: "use Move to Stage",
+            trigger: ".modal:contains('Expected Revenue') button:contains('Complete and Move')",
+            content: "the refusal names what is missing and offers to complete it",
             run: "click",
         },
         {
@@ -81,8 +63,8 @@ registry.category("web_tour.tours").add("sales_process_stages_stage_move", {
             run: "click",
         },
         {
-            trigger: "body:not(:has(.modal)) .o_statusbar_status .o_arrow_button_current:contains('Tour: Send the offer')",
-            content: "the lead entered the stage",
+            trigger: "body:not(:has(.modal)) .o_kanban_group:has(.o_column_title:contains('Tour: Send the offer')) .o_kanban_record:contains('Tour lead')",
+            content: "the lead entered the stage: the board shows it there",
         },
     ],
 });
