@@ -203,6 +203,9 @@ class CrmLead(models.Model):
             "sequence": item.sequence,
             "is_mandatory": item.is_mandatory,
             "needs_attachment": item.needs_attachment,
+            "completer_type": item.completer_type,
+            "completer_user_id": item.completer_type == "user" and item.completer_user_id.id,
+            "completer_group_id": item.completer_type == "group" and item.completer_group_id.id,
             "user_id": user_id,
             **({"state": "waiting", "date_deadline": False} if (lead.id, item.id) in waiting else {
                 "date_deadline": deadlines[item],

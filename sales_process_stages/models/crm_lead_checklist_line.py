@@ -4,7 +4,8 @@ from odoo.tools import SQL
 
 # What ties a line to its lead and its template: written by the stage entry only (superuser)
 TEMPLATE_FIELDS = frozenset({"lead_id", "stage_id", "item_id", "name", "description", "sequence", "is_mandatory",
-                             "needs_attachment", "company_id", "stage_sequence"})
+                             "needs_attachment", "company_id", "stage_sequence", "completer_type",
+                             "completer_user_id", "completer_group_id"})
 # who does the item and by when: those who may edit the lead (its salesperson, sales managers)
 PLANNING_FIELDS = frozenset({"user_id", "date_deadline"})
 # what completing the item needs: its assignee too (the state through its rule: ``_check_state_change``)
@@ -39,8 +40,15 @@ class CrmLeadChecklistLine(models.Model):
     sequence = fields.Integer(default=10)
     is_mandatory = fields.Boolean("Mandatory", default=True)
     needs_attachment = fields.Boolean("Needs an Attachment")
+    # who may tick it (``crm.stage.checklist.item.completer_type``): copied too, the team leader is the
+    # pipeline's when the line is ticked
+    completer_type = fields.Selection(
+        [("assignee", "Whoever works on the lead"), ("user", "Specific user"), ("team_leader", "Team leader"),
+         ("group", "Members of a group")], string="Completed By", default="assignee", required=True)
+    completer_user_id = fields.Many2one("res.users", string="Completing User")
+    completer_group_id = fields.Many2one("res.groups", string="Completing Group")
     # who, when, how far
-    user_id = fields.Many2one("res.users", string="Responsible", index=True)
+    user_id = fields.Many2one("res.users", string="Responsible", index=True, domain="[('share', '=', False)]")
     date_deadline = fields.Date("Due Date")
     state = fields.Selection(
         [("open", "To Do"), ("waiting", "Waiting"), ("done", "Done"), ("skipped", "Skipped"),
@@ -172,8 +180,8 @@ class CrmLeadChecklistLine(models.Model):
                 raise UserError(_(
                     "Only those who may edit the lead (its salesperson, a sales manager) can reassign or "
                     "reschedule its checklist items.")) from None
-            if vals.get("user_id") and not self.env["res.users"].sudo().browse(vals["user_id"]).active:
-                raise UserError(_("Checklist items are assigned to active users."))
+            if "user_id" in vals:
+                self._check_assignee(self.env["res.users"].sudo().browse(vals["user_id"] or ()))
 
     def _check_state_change(self, state, vals):
         """The rule of each state: done with the file the item needs, skipped only if optional and
@@ -190,6 +198,8 @@ class CrmLeadChecklistLine(models.Model):
                                   "or skipped."))
         elif state in ("done", "skipped"):
             self._check_not_waiting()
+        if state in ("done", "skipped"):
+            self._check_completer()
         if state == "done":
             self._check_attachment()
         elif state == "skipped":
@@ -199,6 +209,63 @@ class CrmLeadChecklistLine(models.Model):
                 reason = vals["skip_reason"] if "skip_reason" in vals else line.skip_reason
                 if not (reason or "").strip():
                     raise UserError(_("Say why “%(item)s” is skipped.", item=line.name))
+
+    def _check_assignee(self, user):
+        """A line is assigned to an active internal user (no portal user: the item is the company's
+        work) and, when it names who completes it, to one of them: nobody takes over an approval."""
+        if self.env.su or not user:
+            return
+        if user.share or not user.active:
+            raise UserError(_("Checklist items are assigned to active internal users, not to %(user)s.",
+                              user=user.name))
+        refused = self.filtered(lambda line: not line._may_complete(user))
+        if refused:
+            raise UserError(_(
+                "%(items)s can only be assigned to whoever may complete it: %(who)s.",
+                items=", ".join(f"“{line.name}”" for line in refused),
+                who="; ".join(dict.fromkeys(line._describe_completers() for line in refused))))
+
+    def _check_completer(self):
+        """Lines that name who completes them (an approval) are done or skipped by them only,
+        whatever the path (the line, its activity, RPC); the process itself (superuser) and a sales
+        manager's forced move of the lead are not held back."""
+        if self.env.su:
+            return
+        refused = self.filtered(lambda line: not line._may_complete(self.env.user))
+        if refused:
+            raise UserError(_(
+                "You cannot complete these checklist items: %(items)s",
+                items="; ".join(_("“%(item)s” is completed by %(who)s", item=line.name,
+                                  who=line._describe_completers()) for line in refused)))
+
+    def _get_completers(self):
+        """The users who may complete this line, or None when whoever works on the lead may."""
+        self.ensure_one()
+        line = self.sudo()
+        if line.completer_type == "user":
+            return line.completer_user_id
+        if line.completer_type == "team_leader":
+            return line.lead_id.team_id.user_id
+        if line.completer_type == "group":
+            return line.completer_group_id.users
+        return None
+
+    def _may_complete(self, user):
+        completers = self._get_completers()
+        return completers is None or user in completers
+
+    def _describe_completers(self):
+        self.ensure_one()
+        line = self.sudo()
+        if line.completer_type == "user":
+            return line.completer_user_id.name
+        if line.completer_type == "team_leader":
+            leader = line.lead_id.team_id.user_id
+            return _("the team leader (%(user)s)", user=leader.name) if leader else _(
+                "the team leader of pipeline %(team)s, who is not set", team=line.lead_id.team_id.name or "-")
+        if line.completer_type == "group":
+            return _("the members of %(group)s", group=line.completer_group_id.display_name)
+        return _("whoever works on the lead")
 
     def _sync_activities(self):
         """The open lines' activities follow their responsible and due date."""

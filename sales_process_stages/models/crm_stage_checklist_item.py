@@ -27,6 +27,21 @@ class CrmStageChecklistItem(models.Model):
     responsible_user_id = fields.Many2one(
         "res.users", domain="[('share', '=', False)]",
         help="Anyone in the company, also outside sales: an engineer, an analyst.")
+    # who may complete it (an approval), as base_tier_validation names its reviewers: a user, a
+    # group, or a role on the record
+    completer_type = fields.Selection(
+        [("assignee", "Whoever works on the lead"),
+         ("user", "Specific user"),
+         ("team_leader", "Team leader"),
+         ("group", "Members of a group")],
+        string="Completed By", required=True, default="assignee",
+        help="Who may mark the item done or skip it. Whoever works on the lead: its responsible, the "
+        "lead's salesperson, a sales manager. Otherwise only the named user, the pipeline's team leader or "
+        "the group's members (an approval): nobody else ticks it, nor takes it over; a sales manager may "
+        "still force the lead's move.")
+    completer_user_id = fields.Many2one(
+        "res.users", string="Completing User", domain="[('share', '=', False)]", ondelete="restrict")
+    completer_group_id = fields.Many2one("res.groups", string="Completing Group", ondelete="restrict")
     due_offset = fields.Integer(
         "Due After", default=1, help="Time after entering the stage when the item is due.")
     due_offset_unit = fields.Selection(
@@ -75,6 +90,32 @@ class CrmStageChecklistItem(models.Model):
                 raise ValidationError(_(
                     "Checklist item “%(item)s” cannot be assigned to the archived user %(user)s.",
                     item=item.name, user=item.responsible_user_id.name))
+
+    @api.constrains("responsible_user_id")
+    def _check_responsible_user_internal(self):
+        for item in self:
+            if item.responsible_user_id.share:
+                raise ValidationError(_(
+                    "Checklist item “%(item)s” cannot be assigned to %(user)s: items are assigned to internal "
+                    "users only.", item=item.name, user=item.responsible_user_id.name))
+
+    @api.constrains("completer_type", "completer_user_id", "completer_group_id")
+    def _check_completer(self):
+        for item in self:
+            if item.completer_type == "user":
+                user = item.completer_user_id
+                if not user:
+                    raise ValidationError(_(
+                        "Checklist item “%(item)s” is completed by a specific user: choose the user.",
+                        item=item.name))
+                if user.share or not user.active:
+                    raise ValidationError(_(
+                        "Checklist item “%(item)s” is completed by an active internal user, not by %(user)s.",
+                        item=item.name, user=user.name))
+            elif item.completer_type == "group" and not item.completer_group_id:
+                raise ValidationError(_(
+                    "Checklist item “%(item)s” is completed by the members of a group: choose the group.",
+                    item=item.name))
 
     @api.constrains("depends_on_ids", "stage_id")
     def _check_depends_on_ids(self):

@@ -8,9 +8,10 @@ class MailActivity(models.Model):
         """Marking a checklist activity done ticks its checklist line (a line ticked first has
         no open line left here); a call, email or meeting done is its lead's first response when
         the lead has none yet (``crm_lead_first_response.py``)."""
-        lines = self.env["crm.lead.checklist.line"].sudo().search(
-            [("activity_id", "in", self.ids), ("state", "=", "open")])
+        lines = self._checklist_lines()
         if lines:
+            # who completes the items, with which files: as the user marking the activities done
+            lines.with_env(self.env)._check_completer()
             lines._check_attachment(extra_attachment=bool(attachment_ids))
         # read before the activities are gone
         answered_lead_ids = self.env["crm.lead"]._first_response_activity_lead_ids(self)
@@ -40,12 +41,24 @@ class MailActivity(models.Model):
         return activities
 
     def write(self, vals):
+        # a checklist item's activity is reassigned as its line is, by the same rule, and the line follows
+        lines = self._checklist_lines() if "user_id" in vals else None
+        if lines and not self.env.su:
+            lines.with_env(self.env)._check_write_fields({"user_id": vals["user_id"]})
         before = self._sla_lead_ids() if {"date_deadline", "res_id", "res_model_id", "res_model", "active",
                                           "activity_type_id"} & set(vals) else set()
         res = super().write(vals)
         if before:
             self._sla_notify_leads(before)
+        if lines:
+            lines.filtered(lambda line: line.user_id.id != (vals["user_id"] or False)).write(
+                {"user_id": vals["user_id"]})
         return res
+
+    def _checklist_lines(self):
+        """The open checklist lines of these activities (superuser)."""
+        return self.env["crm.lead.checklist.line"].sudo().search(
+            [("activity_id", "in", self.ids), ("state", "=", "open")])
 
     def unlink(self):
         lead_ids = self._sla_lead_ids()

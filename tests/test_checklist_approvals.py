@@ -1,0 +1,221 @@
+"""Who does the work: a checklist item may name who completes it (a user, the team leader, a
+group: an approval), and items are assigned to internal users only. Played over JSON-RPC as the
+salesman, the team leader, a sales manager and the engineer would play them, on the seeded B2B
+pipeline ("Approve the contract", the team leader's approval)."""
+
+import json
+
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.mail.tests.common import mail_new_test_user
+
+from .common import TestSalesProcessCommon
+
+
+class ChecklistRpcCase(TestSalesProcessCommon, HttpCase):
+
+    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
+        """``model.method`` over JSON-RPC as ``login``: (result, None) or (None, (error, message))."""
+        if getattr(self, "_rpc_login", None) != login:
+            self.authenticate(login, login)
+            self._rpc_login = login
+        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
+            "jsonrpc": "2.0", "method": "call", "id": 1,
+            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+        }), headers={"Content-Type": "application/json"})
+        payload = response.json()
+        if "error" in payload:
+            return None, (payload["error"]["data"]["name"], payload["error"]["data"]["message"])
+        return payload["result"], None
+
+    def assertRefused(self, outcome, *fragments, error="odoo.exceptions.UserError"):
+        __, refusal = outcome
+        self.assertTrue(refusal, "refused")
+        self.assertEqual(refusal[0], error, refusal)
+        for fragment in fragments:
+            self.assertIn(fragment, refusal[1])
+
+
+@tagged("post_install", "-at_install")
+class TestApprovals(ChecklistRpcCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ref = cls.env.ref
+        cls.team_b2b = ref("sales_process_stages.crm_team_pipeline_b2b")
+        cls.stage_contract = ref("sales_process_stages.crm_stage_b2b_contract")
+        cls.item_prepare = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_prepare")
+        cls.item_approve = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_approve")
+        cls.item_signed = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_signed_contract")
+        # the head of the sales line: a salesman seeing all leads, no sales manager
+        cls.leader = cls.user_sales_leads
+        cls.team_b2b.write({"user_id": cls.leader.id, "member_ids": [(4, cls.user_sales_salesman.id)]})
+        cls.portal = mail_new_test_user(cls.env, login="user_portal_sps", name="Paula Portal",
+                                        email="paula@example.com", groups="base.group_portal")
+
+    def _lead_in_contract(self):
+        """A B2B deal of the salesman in "Contract", the contract prepared: the approval is open."""
+        lead = self.env["crm.lead"].create({
+            "name": "Fleet of laptops", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id,
+            "partner_id": self.customer.id, "expected_revenue": 50000})
+        self._line(lead, self.item_prepare).with_user(self.user_sales_salesman).action_done()
+        approve = self._line(lead, self.item_approve)
+        self.assertEqual(approve.state, "open")
+        self.assertEqual(approve.user_id, self.leader, "the team leader's item")
+        self.assertEqual(approve.completer_type, "team_leader")
+        return lead
+
+    def _line(self, lead, item):
+        return lead.checklist_line_ids.filtered(lambda line: line.item_id == item)
+
+    def test_seeded_approval(self):
+        self.assertEqual(self.item_approve.completer_type, "team_leader")
+        self.assertEqual(self.item_prepare.completer_type, "assignee")
+
+    def test_salesman_cannot_approve_on_any_path(self):
+        lead = self._lead_in_contract()
+        approve = self._line(lead, self.item_approve)
+        activity = approve.activity_id
+        Line = "crm.lead.checklist.line"
+        for outcome in (
+            self._rpc(Line, "write", [approve.ids, {"state": "done"}]),
+            self._rpc(Line, "action_done", [approve.ids]),
+            self._rpc("mail.activity", "action_feedback", [activity.ids], {"feedback": "Approved by me"}),
+            self._rpc("mail.activity", "action_done", [activity.ids]),
+        ):
+            self.assertRefused(outcome, "Approve the contract", "is completed by the team leader",
+                               self.leader.name)
+        approve.invalidate_recordset()
+        self.assertEqual(approve.state, "open")
+        self.assertTrue(activity.exists(), "the activity is left as it was")
+        self.assertEqual(self._line(lead, self.item_signed).state, "waiting", "nothing started")
+        # nor a sales manager who is not the team leader: his way is the forced move
+        self.assertRefused(self._rpc(Line, "action_done", [approve.ids], login="user_sales_manager"),
+                           "is completed by the team leader")
+
+    def test_salesman_cannot_take_the_approval_over(self):
+        lead = self._lead_in_contract()
+        approve = self._line(lead, self.item_approve)
+        activity = approve.activity_id
+        salesman = self.user_sales_salesman.id
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "write", [approve.ids, {"user_id": salesman}]),
+                           "can only be assigned to whoever may complete it", self.leader.name)
+        self.assertRefused(self._rpc("mail.activity", "write", [activity.ids, {"user_id": salesman}]),
+                           "can only be assigned to whoever may complete it")
+        approve.invalidate_recordset()
+        activity.invalidate_recordset()
+        self.assertEqual((approve.user_id, activity.user_id), (self.leader, self.leader), "nothing written")
+        # the feedback then still is the leader's only
+        self.assertRefused(self._rpc("mail.activity", "action_feedback", [activity.ids]), "the team leader")
+
+    def test_team_leader_approves(self):
+        lead = self._lead_in_contract()
+        approve = self._line(lead, self.item_approve)
+        result, error = self._rpc("mail.activity", "action_feedback", [approve.activity_id.ids],
+                                  {"feedback": "Within policy"}, login=self.leader.login)
+        self.assertIsNone(error)
+        self.assertTrue(result)
+        approve.invalidate_recordset()
+        self.assertEqual((approve.state, approve.done_user_id), ("done", self.leader))
+        signed = self._line(lead, self.item_signed)
+        self.assertEqual(signed.state, "open", "the next step starts")
+        # the leader of the pipeline when the line is ticked: a new leader approves, the former one no more
+        other = self._lead_in_contract()
+        self.team_b2b.user_id = self.user_sales_manager
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "action_done",
+                                     [self._line(other, self.item_approve).ids], login=self.leader.login),
+                           self.user_sales_manager.name)
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [self._line(other, self.item_approve).ids],
+                              login="user_sales_manager")
+        self.assertIsNone(error)
+
+    def test_user_and_group_completers(self):
+        item = self.item_prepare
+        item.write({"completer_type": "user", "completer_user_id": self.user_sales_manager.id})
+        lead = self.env["crm.lead"].create({
+            "name": "Servers", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id})
+        prepare = self._line(lead, item)
+        self.assertEqual((prepare.completer_type, prepare.completer_user_id), ("user", self.user_sales_manager))
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "action_done", [prepare.ids]),
+                           self.user_sales_manager.name)
+        # a group: its members (the engineer's group of the test, here), nobody else
+        group = self.env["res.groups"].create({"name": "Contract desk", "users": [(4, self.user_engineer.id)]})
+        item.write({"completer_type": "group", "completer_group_id": group.id})
+        other = self.env["crm.lead"].create({
+            "name": "Storage", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id})
+        prepare = self._line(other, item)
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "write", [prepare.ids, {"state": "done"}]),
+                           "the members of Contract desk")
+        # the salesperson assigns it to a member of the group: the member completes it
+        __, error = self._rpc("crm.lead.checklist.line", "write", [prepare.ids, {"user_id": self.user_engineer.id}])
+        self.assertIsNone(error)
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [prepare.ids], login="user_engineer")
+        self.assertIsNone(error)
+        prepare.invalidate_recordset()
+        self.assertEqual((prepare.state, prepare.done_user_id), ("done", self.user_engineer))
+
+    def test_item_configuration(self):
+        Item = self.env["crm.stage.checklist.item"]
+        stage = self.stage_new.id
+        with self.assertRaises(ValidationError):
+            Item.create({"stage_id": stage, "name": "Approve", "completer_type": "user"})
+        with self.assertRaises(ValidationError):
+            Item.create({"stage_id": stage, "name": "Approve", "completer_type": "group"})
+        with self.assertRaises(ValidationError):
+            Item.create({"stage_id": stage, "name": "Approve", "completer_type": "user",
+                         "completer_user_id": self.portal.id})
+        with self.assertRaises(ValidationError, msg="items are assigned to internal users only"):
+            Item.create({"stage_id": stage, "name": "Survey", "responsible_type": "user",
+                         "responsible_user_id": self.portal.id})
+        with self.assertRaises(ValidationError):
+            self.item_feasibility.responsible_user_id = self.portal
+
+    def test_no_line_nor_activity_goes_to_a_portal_user(self):
+        lead = self._lead_in_contract()
+        prepare_lead = self.env["crm.lead"].create({
+            "name": "Printers", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id})
+        prepare = self._line(prepare_lead, self.item_prepare)
+        activity = prepare.activity_id
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "write", [prepare.ids, {"user_id": self.portal.id}]),
+                           "internal users", "Paula Portal")
+        self.assertRefused(self._rpc("mail.activity", "write", [activity.ids, {"user_id": self.portal.id}]),
+                           "internal users")
+        prepare.invalidate_recordset()
+        activity.invalidate_recordset()
+        self.assertEqual((prepare.user_id, activity.user_id), (self.user_sales_salesman, self.user_sales_salesman))
+        self.assertNotIn(self.portal.partner_id, prepare_lead.message_partner_ids, "the portal user follows nothing")
+        # nor a manager, nor the approval's leader
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "write",
+                                     [self._line(lead, self.item_approve).ids, {"user_id": self.portal.id}],
+                                     login="user_sales_manager"), "internal users")
+
+    def test_reassigning_the_activity_reassigns_the_line(self):
+        """The line's activity follows the line's rule, and the line follows its activity."""
+        lead = self.env["crm.lead"].create({
+            "name": "Printers", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id})
+        prepare = self._line(lead, self.item_prepare)
+        __, error = self._rpc("mail.activity", "write", [prepare.activity_id.ids, {"user_id": self.user_engineer.id}])
+        self.assertIsNone(error)
+        prepare.invalidate_recordset()
+        self.assertEqual(prepare.user_id, self.user_engineer)
+        # the engineer does not pass it on: reassigning is for those who may edit the lead
+        self.assertRefused(self._rpc("mail.activity", "write", [prepare.activity_id.ids,
+                                                                {"user_id": self.user_analyst.id}],
+                                     login="user_engineer"), "Only those who may edit the lead")
+        prepare.invalidate_recordset()
+        self.assertEqual((prepare.user_id, prepare.activity_id.user_id), (self.user_engineer, self.user_engineer))
+
+    def test_the_process_itself_is_not_held_back(self):
+        """The stage entry assigns the approval to its leader, the forced move goes past it."""
+        lead = self._lead_in_contract()
+        with self.assertRaises(UserError):
+            self._line(lead, self.item_approve).with_user(self.user_sales_salesman).action_done()
+        self._line(lead, self.item_approve).sudo().action_done()
+        self.assertEqual(self._line(lead, self.item_approve).state, "done")
