@@ -194,6 +194,13 @@ class TestApprovals(ChecklistRpcCase):
         self.assertRefused(self._rpc("crm.lead.checklist.line", "write",
                                      [self._line(lead, self.item_approve).ids, {"user_id": self.portal.id}],
                                      login="user_sales_manager"), "internal users")
+        # a portal user set as the lead's salesperson gets no item when the lead enters a stage
+        portal_lead = self.env["crm.lead"].create({
+            "name": "Scanners", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.portal.id})
+        prepare = self._line(portal_lead, self.item_prepare)
+        self.assertEqual((prepare.user_id, prepare.activity_id.user_id), (self.leader, self.leader),
+                         "the team leader instead")
 
     def test_reassigning_the_activity_reassigns_the_line(self):
         """The line's activity follows the line's rule, and the line follows its activity."""

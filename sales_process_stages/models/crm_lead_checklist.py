@@ -165,9 +165,14 @@ class CrmLead(models.Model):
             items_by_stage[item.stage_id.id].append(item)
         responsibles = {}  # (item, salesperson id, team leader id): responsible id
         rows = []  # (lead, item, responsible id)
+        # items go to internal users only: a salesperson or leader who is a portal user gets none
+        owner_ids = {user_id for t in transitions for user_id in (t.lead.user_id.id, t.lead.team_id.user_id.id)}
+        internal_ids = set(self.env["res.users"].sudo().browse(owner_ids - {False}).filtered(
+            lambda user: not user.share).ids)
         for transition in transitions:
             lead = transition.lead
-            owners = (lead.user_id.id, lead.team_id.user_id.id)
+            owners = tuple(user_id if user_id in internal_ids else False
+                           for user_id in (lead.user_id.id, lead.team_id.user_id.id))
             for item in items_by_stage[transition.new_stage_id]:
                 if (lead.id, item.id) in existing:
                     continue
