@@ -132,6 +132,30 @@ class TestApprovals(ChecklistRpcCase):
                               login="user_sales_manager")
         self.assertIsNone(error)
 
+    def test_reopening_the_prepared_contract_asks_for_the_approval_again(self):
+        """The issue's sequence: approved, then the salesman reopens "Prepare the contract"."""
+        lead = self._lead_in_contract()
+        prepare, approve, signed = (self._line(lead, item)
+                                    for item in (self.item_prepare, self.item_approve, self.item_signed))
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [approve.ids], login=self.leader.login)
+        self.assertIsNone(error)
+        signed.invalidate_recordset()
+        self.assertEqual(signed.state, "open")
+        signed_activity = signed.activity_id
+        __, error = self._rpc("crm.lead.checklist.line", "action_reopen", [prepare.ids])
+        self.assertIsNone(error)
+        lead.checklist_line_ids.invalidate_recordset()
+        self.assertEqual((prepare.state, approve.state, signed.state), ("open", "waiting", "waiting"))
+        self.assertFalse(signed_activity.exists())
+        # prepared again: the leader is asked again, and only he approves
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [prepare.ids])
+        self.assertIsNone(error)
+        approve.invalidate_recordset()
+        self.assertEqual(approve.state, "open")
+        self.assertEqual(approve.activity_id.user_id, self.leader)
+        self.assertRefused(self._rpc("mail.activity", "action_feedback", [approve.activity_id.ids]),
+                           "the team leader")
+
     def test_user_and_group_completers(self):
         item = self.item_prepare
         item.write({"completer_type": "user", "completer_user_id": self.user_sales_manager.id})

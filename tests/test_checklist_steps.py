@@ -181,6 +181,44 @@ class TestChecklistSteps(ChecklistStepsCommon):
         feasibility.sudo().action_done()
         self.assertEqual(price.state, "open")
 
+    def test_reopening_a_step_sets_the_steps_after_it_waiting_again(self):
+        lead = self._leads_in_offer()
+        feasibility, price, send = (self._line(lead, item) for item in
+                                    (self.item_feasibility, self.item_price, self.item_send))
+        feasibility.with_user(self.user_engineer).action_done()
+        price.with_user(self.user_analyst).action_done()
+        self.assertEqual(send.state, "open")
+        send_activity = send.activity_id
+        self.assertTrue(send_activity)
+        # the salesperson reopens the feasibility: the price calculation done since, and the email
+        # open since, wait for it again
+        feasibility.with_user(self.user_sales_salesman).action_reopen()
+        self.assertEqual(feasibility.state, "open")
+        self.assertEqual((price.state, price.done_user_id, price.done_date), ("waiting", self.env["res.users"], False))
+        self.assertEqual(send.state, "waiting")
+        self.assertFalse(send_activity.exists(), "the open step's activity is withdrawn")
+        self.assertFalse(send.activity_id | price.activity_id)
+        self.assertEqual(price.waiting_for, "Technical feasibility")
+        self.assertEqual(lead.checklist_mandatory_done, 0)
+        # the steps start again, in order, once it is done again
+        feasibility.with_user(self.user_engineer).action_done()
+        self.assertEqual(price.state, "open")
+        self.assertEqual(price.activity_id.user_id, self.user_analyst)
+        self.assertEqual(send.state, "waiting")
+        # reopening the last step touches nothing before it
+        price.with_user(self.user_analyst).action_done()
+        price.with_user(self.user_sales_salesman).action_reopen()
+        self.assertEqual((feasibility.state, price.state, send.state), ("done", "open", "waiting"))
+
+    def test_reopening_a_step_of_another_lead_touches_only_its_lead(self):
+        leads = self._leads_in_offer(2)
+        self._complete(leads, self.stage_offer)
+        self._complete(leads, self.stage_offer)
+        self._line(leads[0], self.item_feasibility).with_user(self.user_sales_salesman).action_reopen()
+        self.assertEqual(self._line(leads[0], self.item_price).state, "waiting")
+        self.assertEqual(self._line(leads[1], self.item_price).state, "done")
+        self.assertEqual(self._line(leads[1], self.item_send).state, "open")
+
     def test_configuration_refuses_cycles_and_other_stages(self):
         with self.assertRaises(ValidationError) as error:
             self.item_feasibility.depends_on_ids = self.item_send

@@ -139,12 +139,14 @@ class CrmLeadChecklistLine(models.Model):
         changing = self.filtered(lambda line: line.state != state)
         changing._check_state_change(state, vals)
         activities = changing.activity_id.sudo()
+        reopened = changing.filtered(lambda line: line.state in ("done", "skipped")) if state == "open" else None
         if state == "open":
             extra = {"done_date": False, "done_user_id": False, "skip_reason": False}
         elif state == "cancelled":
             extra = {"activity_id": False}
         elif state == "waiting":
-            extra = {"activity_id": False, "date_deadline": False}
+            extra = {"activity_id": False, "date_deadline": False, "done_date": False, "done_user_id": False,
+                     "skip_reason": False}
         else:
             extra = {"done_date": fields.Datetime.now(), "done_user_id": self.env.uid}
             if state == "skipped":
@@ -159,6 +161,8 @@ class CrmLeadChecklistLine(models.Model):
             activities.exists().unlink()  # a lost lead's activities are deleted by mail already
         if state in ("done", "skipped"):
             changing._start_next_lines()
+        elif reopened:
+            reopened._wait_again_next_lines()
         return res
 
     def _check_write_fields(self, vals):
@@ -413,6 +417,33 @@ class CrmLeadChecklistLine(models.Model):
         item_ids = {item_id for line in self for item_id in followers.get(line.item_id.id, ())}
         if item_ids:
             self._start_ready_lines(self.lead_id.ids, item_ids)
+
+    def _wait_again_next_lines(self):
+        """These lines were reopened: the steps after them on their leads (those waiting for them,
+        and the steps after those) no longer have what they wait for. Done, skipped or open, they
+        wait again, with no activity (an open one's is deleted) and no due date, and start anew
+        once the reopened steps are done again: the steps run in order again."""
+        followers = self.env["crm.stage"]._get_process_rules()["item_followers"]
+        after = {}  # lead id: ids of the items after the reopened ones
+
+        def visit(item_id, found):
+            for follower_id in followers.get(item_id, ()):
+                if follower_id not in found:
+                    found.add(follower_id)
+                    visit(follower_id, found)
+
+        for line in self:
+            if line.item_id.id in followers:
+                visit(line.item_id.id, after.setdefault(line.lead_id.id, set()))
+        if not after:
+            return
+        lines = self.sudo().search([
+            ("lead_id", "in", list(after)), ("item_id", "in", list(set().union(*after.values()))),
+            ("state", "in", ("open", "done", "skipped")),
+        ])
+        lines = lines.filtered(lambda line: line.item_id.id in after[line.lead_id.id])
+        if lines:
+            lines.write({"state": "waiting"})
 
     @api.model
     def _start_ready_lines(self, lead_ids, item_ids):
