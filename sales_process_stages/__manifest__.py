@@ -15,6 +15,7 @@
         "data/crm_lost_reason_data.xml",
         "security/crm_lead_stage_history_security.xml",
         "data/mail_activity_type_data.xml",
+        "data/mail_message_subtype_data.xml",
         "data/ir_cron_data.xml",
         "data/crm_pipeline_pv_data.xml",
         "data/crm_pipeline_insurance_data.xml",

@@ -178,6 +178,59 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
         price.invalidate_recordset()
         self.assertEqual((price.user_id, price.activity_id.user_id), (self.user_engineer, self.user_engineer))
 
+    def test_assignee_without_crm_rights_reads_none_of_the_later_discussion(self):
+        """The engineer follows the lead for their item only: the lead's later internal notes, its
+        messages and its tracking are not theirs to read (README, "Who may reassign an item")."""
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        lead.stage_id = self.stage_offer
+        self.assertEqual(lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_feasibility).user_id,
+                         self.user_engineer)
+        self.assertIn(self.user_engineer.partner_id, lead.message_partner_ids, "a follower, for the item only")
+        salesman_lead = lead.with_user(self.user_sales_salesman)
+        salesman_lead.message_post(body="Our floor price is 17,500 EUR", subtype_xmlid="mail.mt_note")
+        salesman_lead.message_post(body="Colleagues: the floor price stays", message_type="comment",
+                                   subtype_xmlid="mail.mt_comment")
+        salesman_lead.message_post(body="Internal: the floor price is firm", message_type="comment",
+                                   subtype_xmlid="mail.mt_comment", is_internal=True)
+        salesman_lead.write({"priority": "3", "expected_revenue": 17500})
+        self.env.flush_all()
+        domain = [("model", "=", "crm.lead"), ("res_id", "=", lead.id)]
+        seen, error = self._rpc("mail.message", "search_read", [domain, ["body", "message_type"]],
+                                login="user_engineer")
+        self.assertIsNone(error)
+        self.assertFalse([message for message in seen if "floor price" in message["body"]], seen)
+        self.assertFalse([message for message in seen if message["message_type"] == "notification"],
+                         "no tracking of the lead either")
+        # nor by id
+        notes = self.env["mail.message"].search([*domain, ("body", "ilike", "floor price")])
+        self.assertEqual(len(notes), 3)
+        __, error = self._rpc("mail.message", "read", [notes.ids, ["body"]], login="user_engineer")
+        self.assertEqual(error and error[0], "odoo.exceptions.AccessError")
+        # what the item needs stays theirs: the assignment, and their own activity done on it
+        self.assertTrue([message for message in seen if "Technical feasibility" in message["body"]], seen)
+        activity = self.env["mail.activity"].search([("user_id", "=", self.user_engineer.id), ("res_id", "=", lead.id)])
+        __, error = self._rpc("mail.activity", "action_feedback", [activity.ids], {"feedback": "Roof fits"},
+                              login="user_engineer")
+        self.assertIsNone(error)
+        seen, __ = self._rpc("mail.message", "search_read", [domain, ["body"]], login="user_engineer")
+        self.assertTrue([message for message in seen if "Roof fits" in message["body"]])
+        # reassigned an item later (the activity's own subscription): the same
+        price = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_price)
+        __, error = self._rpc("crm.lead.checklist.line", "write", [price.ids, {"user_id": self.user_analyst.id}])
+        self.assertIsNone(error)
+        other = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(other, self.stage_new)
+        other.stage_id = self.stage_offer
+        other_price = other.checklist_line_ids.filtered(lambda line: line.item_id == self.item_price)
+        __, error = self._rpc("crm.lead.checklist.line", "write", [other_price.ids, {"user_id": self.user_engineer.id}])
+        self.assertIsNone(error)
+        other.with_user(self.user_sales_salesman).message_post(body="Margin talk", message_type="comment",
+                                                               subtype_xmlid="mail.mt_comment")
+        seen, __ = self._rpc("mail.message", "search_read",
+                             [[("model", "=", "crm.lead"), ("res_id", "=", other.id)], ["body"]], login="user_engineer")
+        self.assertFalse([message for message in seen if "Margin talk" in message["body"]], seen)
+
     def _ready_for_closing(self):
         lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
         self._complete(lead, self.stage_new)

@@ -235,8 +235,7 @@ class CrmLead(models.Model):
         for lead, __, user_id in rows:
             lead_ids_by_user[user_id].add(lead.id)
         Users = self.env["res.users"].sudo()
-        for user_id, lead_ids in lead_ids_by_user.items():
-            self.browse(lead_ids).sudo().message_subscribe(partner_ids=Users.browse(user_id).partner_id.ids)
+        self._checklist_subscribe_assignees(lead_ids_by_user)
         Activity = self.env["mail.activity"]
         if len({lead.id for lead, __, __ in rows}) > 1:
             Activity = Activity.with_context(mail_activity_quick_update=True)
@@ -257,3 +256,28 @@ class CrmLead(models.Model):
             "user_id": user_id,
         } for lead, item, user_id in rows])
         return dict(zip(((lead.id, item.id) for lead, item, __ in rows), activities.ids, strict=True))
+
+    @api.model
+    def _checklist_subscribe_assignees(self, lead_ids_by_user):
+        """Make the assignees of the items follow their leads, before their activities do (one call
+        per assignee): those who may read a lead with the default subtypes, those who may not (an
+        engineer without CRM rights) with the "Checklist Item" subtype only, which carries nothing:
+        they read their item and its activity, not the lead's later discussion. Odoo's activities
+        then find them following already and leave their subtypes alone.
+
+        :param lead_ids_by_user: {user id: ids of leads}
+        """
+        Users = self.env["res.users"].sudo()
+        subtype = self.env.ref("sales_process_stages.mt_checklist_item", raise_if_not_found=False)
+        for user_id, lead_ids in lead_ids_by_user.items():
+            user = Users.browse(user_id)
+            leads = self.browse(list(lead_ids))
+            as_user = leads.with_user(user)
+            if as_user.has_access("read") or not subtype:
+                readers = leads
+            else:
+                readers = leads.filtered(lambda lead, user=user: lead.with_user(user).has_access("read"))
+            if readers:
+                readers.sudo().message_subscribe(partner_ids=user.partner_id.ids)
+            if leads - readers:
+                (leads - readers).sudo().message_subscribe(partner_ids=user.partner_id.ids, subtype_ids=subtype.ids)

@@ -45,6 +45,12 @@ class MailActivity(models.Model):
         lines = self._checklist_lines() if "user_id" in vals else None
         if lines and not self.env.su:
             lines.with_env(self.env)._check_write_fields({"user_id": vals["user_id"]})
+        if vals.get("user_id"):
+            # the new assignee follows the leads as an item's assignee does, before Odoo subscribes them
+            lead_ids = {activity.res_id for activity in self.sudo()
+                        if activity.res_model == "crm.lead" and activity.user_id.id != vals["user_id"]}
+            if lead_ids:
+                self.env["crm.lead"]._checklist_subscribe_assignees({vals["user_id"]: lead_ids})
         before = self._sla_lead_ids() if {"date_deadline", "res_id", "res_model_id", "res_model", "active",
                                           "activity_type_id"} & set(vals) else set()
         res = super().write(vals)
