@@ -245,6 +245,53 @@ class TestChecklistSteps(ChecklistStepsCommon):
         self.assertEqual(self._line(lead, self.item_send).state, "waiting")
         self.assertEqual(self._line(lead, self.item_send).waiting_for, "Price calculation")
 
+    def test_archiving_the_item_a_step_waits_for_starts_the_step(self):
+        lead = self._leads_in_offer()
+        away = self._leads_in_offer()
+        away.write({"stage_id": self.stage_new.id})
+        price, send = self._line(lead, self.item_price), self._line(lead, self.item_send)
+        self.assertEqual((price.state, send.state), ("waiting", "waiting"))
+        self.item_feasibility.with_user(self.user_sales_manager).action_archive()
+        self.assertEqual(price.state, "open", "it waits for nothing any more")
+        self.assertEqual(price.activity_id.user_id, self.user_analyst)
+        self.assertTrue(price.date_deadline)
+        self.assertEqual(send.state, "waiting", "it still waits for the price calculation")
+        self.assertEqual(send.waiting_for, "Price calculation")
+        price.with_user(self.user_analyst).action_done()
+        self.assertEqual(send.state, "open")
+        # a lead out of the stage starts it when it comes back
+        self.assertEqual(self._line(away, self.item_price).state, "waiting")
+        away.write({"stage_id": self.stage_offer.id})
+        self.assertEqual(self._line(away, self.item_price).state, "open")
+        # the mandatory waiting step no longer strands the lead: done (and the archived item's own
+        # line, open, done as it always could be), the lead moves on
+        self._line(away, self.item_price).with_user(self.user_analyst).action_done()
+        self._line(away, self.item_feasibility).with_user(self.user_engineer).action_done()
+        self._plan_activity(away)
+        away.with_user(self.user_sales_salesman).write({"stage_id": self.stage_closing.id})
+        self.assertEqual(away.stage_id, self.stage_closing)
+
+    def test_deleting_the_item_a_step_waits_for_starts_the_step(self):
+        lead = self._leads_in_offer()
+        price, send = self._line(lead, self.item_price), self._line(lead, self.item_send)
+        self.item_feasibility.with_user(self.user_sales_manager).unlink()
+        self.assertEqual(price.state, "open")
+        self.assertTrue(price.activity_id)
+        self.assertEqual(send.state, "waiting")
+        # both the items a step waits for deleted at once
+        other = self._leads_in_offer()
+        self.item_price.with_user(self.user_sales_manager).unlink()
+        self.assertEqual(send.state, "open")
+        self.assertEqual(self._line(other, self.item_send).state, "open")
+        self.assertTrue(self._line(other, self.item_send).activity_id)
+
+    def test_no_longer_waiting_for_an_item_starts_the_step(self):
+        lead = self._leads_in_offer()
+        price = self._line(lead, self.item_price)
+        self.item_price.with_user(self.user_sales_manager).depends_on_ids = False
+        self.assertEqual(price.state, "open")
+        self.assertTrue(price.activity_id)
+
     def test_copied_stage_waits_for_its_own_copies(self):
         copy = self.stage_offer.copy({"name": "Offer (copy)"})
         items = {item.name: item for item in copy.checklist_item_ids}

@@ -182,7 +182,8 @@ class CrmLead(models.Model):
                 rows.append((lead, item, responsibles[key]))
         if rows:
             self._checklist_create_lines(rows, existing, prerequisites, deadlines)
-        waited_item_ids = [item_id for __, item_id in existing if item_id in prerequisites]
+        # (every waiting line: one whose items before were archived or deleted meanwhile waits for nothing)
+        waited_item_ids = [item_id for (__, item_id), (state, __) in existing.items() if state == "waiting"]
         if waited_item_ids:
             # re-entering: the lines kept waiting start if what they wait for was done meanwhile
             Line._start_ready_lines({lead_id for lead_id, __ in existing}, waited_item_ids)

@@ -446,6 +446,15 @@ class CrmLeadChecklistLine(models.Model):
             lines.write({"state": "waiting"})
 
     @api.model
+    def _start_lines_of_items(self, item_ids):
+        """What these items wait for changed (an item they waited for archived or deleted, their
+        "Starts After" edited): their waiting lines with nothing left to wait for start, on every
+        lead in their stage (the others when they come back): no step is left waiting for ever."""
+        waiting = self.sudo().search([("item_id", "in", list(item_ids)), ("state", "=", "waiting")])
+        if waiting:
+            self._start_ready_lines(waiting.lead_id.ids, item_ids)
+
+    @api.model
     def _start_ready_lines(self, lead_ids, item_ids):
         """Start the waiting lines of these leads and items whose items before are all done or
         skipped, on leads in the lines' stage."""

@@ -166,8 +166,35 @@ class CrmStageChecklistItem(models.Model):
         return ()
 
     # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        # the items waiting for these may have nothing left to wait for: archived, or no longer waited for
+        released = self.browse()
+        if "active" in vals and not vals["active"]:
+            released |= self._get_waiting_items()
+        if "depends_on_ids" in vals:
+            released |= self
+        res = super().write(vals)
+        if released:
+            self.env["crm.lead.checklist.line"]._start_lines_of_items(released.ids)
+        return res
+
+    def unlink(self):
+        released = self._get_waiting_items() - self
+        res = super().unlink()
+        if released:
+            self.env["crm.lead.checklist.line"]._start_lines_of_items(released.ids)
+        return res
+
+    # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    def _get_waiting_items(self):
+        """The items, archived ones too, that wait for these."""
+        return self.with_context(active_test=False).search([("depends_on_ids", "in", self.ids)])
 
     def _get_responsible_id(self, salesperson_id, leader_id):
         """Id of the user who does the item on a lead of this salesperson and team leader (ids or
