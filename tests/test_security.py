@@ -3,9 +3,11 @@ checklist lines guard their own state on every path (RPC write, import, form).""
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
@@ -230,6 +232,77 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
         seen, __ = self._rpc("mail.message", "search_read",
                              [[("model", "=", "crm.lead"), ("res_id", "=", other.id)], ["body"]], login="user_engineer")
         self.assertFalse([message for message in seen if "Margin talk" in message["body"]], seen)
+
+    def test_a_file_counts_only_where_attached_readable_and_of_this_stay(self):
+        """The issue's sequence: mail.activity.action_feedback(attachment_ids=[another salesman's
+        file]) on the item needing the signed contract."""
+        lead = self._ready_for_closing()
+        contract = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_contract)
+        activity = contract.activity_id
+        Attachment = self.env["ir.attachment"]
+        private = Attachment.with_user(self.user_sales_leads).create({"name": "rival_contract.pdf", "raw": b"%PDF"})
+        rival_lead = self._new_leads(user=self.user_sales_leads)
+        on_rival_lead = Attachment.create({"name": "rival_offer.pdf", "raw": b"%PDF", "res_model": "crm.lead",
+                                           "res_id": rival_lead.id})
+        for attachment in (private, on_rival_lead):
+            with self.subTest(attachment=attachment.name):
+                __, error = self._rpc("mail.activity", "action_feedback", [activity.ids],
+                                      {"feedback": "Signed", "attachment_ids": attachment.ids})
+                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertIn("files you may read", error[1])
+        # his own file, attached elsewhere (another of his leads, or nowhere), does not count either
+        own_lead = self._new_leads()
+        for values in ({"res_model": "crm.lead", "res_id": own_lead.id}, {}):
+            own = Attachment.with_user(self.user_sales_salesman).create({"name": "other.pdf", "raw": b"%PDF",
+                                                                         **values})
+            __, error = self._rpc("mail.activity", "action_feedback", [activity.ids],
+                                  {"feedback": "Signed", "attachment_ids": own.ids})
+            self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+            self.assertIn("Attach a file", error[1])
+        contract.invalidate_recordset()
+        self.assertEqual(contract.state, "open")
+        self.assertTrue(activity.exists())
+        names = lead.message_ids.attachment_ids.mapped("name")
+        self.assertFalse({"rival_contract.pdf", "rival_offer.pdf"} & set(names), "his chatter shows no foreign file")
+        # the signed contract attached to the lead now: it counts
+        signed = Attachment.with_user(self.user_sales_salesman).create(
+            {"name": "signed.pdf", "raw": b"%PDF", "res_model": "crm.lead", "res_id": lead.id})
+        __, error = self._rpc("mail.activity", "action_feedback", [activity.ids],
+                              {"feedback": "Signed", "attachment_ids": signed.ids})
+        self.assertIsNone(error)
+        contract.invalidate_recordset()
+        self.assertEqual(contract.state, "done")
+
+    def test_a_file_the_assignee_cannot_read_does_not_count_for_them(self):
+        self.item_feasibility.needs_attachment = True
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        lead.stage_id = self.stage_offer
+        line = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_feasibility)
+        # the salesman's file on the lead: the engineer may not read the lead, nor its files
+        self.env["ir.attachment"].with_user(self.user_sales_salesman).create(
+            {"name": "roof.pdf", "raw": b"%PDF", "res_model": "crm.lead", "res_id": lead.id})
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [line.ids], login="user_engineer")
+        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertIn("Attach a file", error[1])
+        # the engineer's own file on the item counts
+        self.env["ir.attachment"].with_user(self.user_engineer).create(
+            {"name": "feasibility.pdf", "raw": b"%PDF", "res_model": line._name, "res_id": line.id})
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [line.ids], login="user_engineer")
+        self.assertIsNone(error)
+
+    def test_a_file_of_an_earlier_stay_does_not_count(self):
+        lead = self._ready_for_closing()
+        contract = lead.checklist_line_ids.filtered(lambda line: line.item_id == self.item_contract)
+        self.env["ir.attachment"].create({"name": "draft.pdf", "raw": b"%PDF", "res_model": contract._name,
+                                          "res_id": contract.id})
+        lead.stage_id = self.stage_offer
+        self._plan_activity(lead)
+        with self.mock_datetime_and_now(fields.Datetime.now() + timedelta(hours=1)):
+            lead.stage_id = self.stage_closing
+            __, error = self._rpc("crm.lead.checklist.line", "action_done", [contract.ids])
+        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertIn("Attach a file", error[1])
 
     def _ready_for_closing(self):
         lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)

@@ -501,24 +501,34 @@ class CrmLeadChecklistLine(models.Model):
                 # one column of distinct values: the ORM flushes them in one UPDATE
                 super(CrmLeadChecklistLine, line).write({"activity_id": activity_id})
 
-    def _check_attachment(self, extra_attachment=False):
-        """Lines needing an attachment are done only with a file on the line, or on the lead
-        added since the lead entered the stage."""
-        lines = self.filtered("needs_attachment")
-        if not lines or extra_attachment:
+    def _check_attachment(self):
+        """Lines needing a file are done only with a file that counts: attached to the line, to its
+        lead or to its activity (the files given with the activity's feedback count as any other,
+        where they are attached), since the lead entered the stage (this stay), and that the user
+        completing may read (the search runs as that user: another salesman's file, a lead's file
+        for an assignee who may not read the lead, count for nothing)."""
+        lines = self.sudo().filtered("needs_attachment")
+        if not lines:
             return
-        Attachment = self.env["ir.attachment"].sudo()
-        on_lines = set(
-            Attachment.search([("res_model", "=", self._name), ("res_id", "in", lines.ids)]).mapped("res_id"))
+        starts = {line.id: line.lead_id.date_last_stage_update for line in lines}
+        since = min(filter(None, starts.values()), default=False)
+        places = ["|", "|", "&", ("res_model", "=", self._name), ("res_id", "in", lines.ids),
+                  "&", ("res_model", "=", "crm.lead"), ("res_id", "in", lines.lead_id.ids),
+                  "&", ("res_model", "=", "mail.activity"), ("res_id", "in", lines.activity_id.ids)]
+        # as the user completing (not sudo): the files they may not read are not found
+        found = self.env["ir.attachment"].search_fetch(
+            [*places, *([("create_date", ">=", since)] if since else [])], ["res_model", "res_id", "create_date"])
         missing = self.browse()
-        for line in lines.filtered(lambda line: line.id not in on_lines):
-            lead = line.lead_id.sudo()
-            if not Attachment.search_count([
-                ("res_model", "=", "crm.lead"), ("res_id", "=", lead.id),
-                ("create_date", ">=", lead.date_last_stage_update),
-            ], limit=1):
-                missing |= line
+        for line in lines:
+            start = starts[line.id]
+            line_places = {(self._name, line.id), ("crm.lead", line.lead_id.id)}
+            if line.activity_id:
+                line_places.add(("mail.activity", line.activity_id.id))
+            if not any((attachment.res_model, attachment.res_id) in line_places
+                       and (not start or attachment.create_date >= start) for attachment in found):
+                missing |= self.browse(line.id)
         if missing:
             raise UserError(_(
-                "Attach a file before marking these items done: %(items)s",
-                items=", ".join(f"{line.lead_id.sudo().name}: {line.name}" for line in missing)))
+                "Attach a file before marking these items done (a file you can read, added to the item or the "
+                "lead since it entered the stage): %(items)s",
+                items=", ".join(f"{line.lead_id.name}: {line.name}" for line in missing.sudo())))

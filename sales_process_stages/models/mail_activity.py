@@ -1,4 +1,5 @@
-from odoo import api, models
+from odoo import _, api, models
+from odoo.exceptions import AccessError, UserError
 
 
 class MailActivity(models.Model):
@@ -8,11 +9,18 @@ class MailActivity(models.Model):
         """Marking a checklist activity done ticks its checklist line (a line ticked first has
         no open line left here); a call, email or meeting done is its lead's first response when
         the lead has none yet (``crm_lead_first_response.py``)."""
+        if attachment_ids and not self.env.su:
+            # the files given go on the message posted on the record: the user's own files only
+            try:
+                self.env["ir.attachment"].browse(attachment_ids).check("read")
+            except AccessError:
+                raise UserError(_("You can only give files you may read when marking an activity done.")) from None
         lines = self._checklist_lines()
         if lines:
             # who completes the items, with which files: as the user marking the activities done
-            lines.with_env(self.env)._check_completer()
-            lines._check_attachment(extra_attachment=bool(attachment_ids))
+            lines = lines.with_env(self.env)
+            lines._check_completer()
+            lines._check_attachment()
         # read before the activities are gone
         answered_lead_ids = self.env["crm.lead"]._first_response_activity_lead_ids(self)
         result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
