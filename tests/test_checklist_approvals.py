@@ -3,14 +3,19 @@ group: an approval), and items are assigned to internal users only. Played over 
 salesman, the team leader, a sales manager and the engineer would play them, on the seeded B2B
 pipeline ("Approve the contract", the team leader's approval)."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 
+import odoo.addons.sales_process_stages as addon
 from odoo.addons.mail.tests.common import mail_new_test_user
 
 from .common import TestSalesProcessCommon
+
+MIGRATION = Path(addon.__file__).parent / "migrations" / "18.0.1.4.0" / "post-migration.py"
 
 
 class ChecklistRpcCase(TestSalesProcessCommon, HttpCase):
@@ -74,6 +79,27 @@ class TestApprovals(ChecklistRpcCase):
     def test_seeded_approval(self):
         self.assertEqual(self.item_approve.completer_type, "team_leader")
         self.assertEqual(self.item_prepare.completer_type, "assignee")
+
+    def test_migration_makes_the_seeded_approval_the_leaders(self):
+        lead = self.env["crm.lead"].create({
+            "name": "Old deal", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id})
+        approve = self._line(lead, self.item_approve)
+        # as 18.0.1.3.0 left them (rolled back with the test); a consultant's own approval kept
+        self.item_approve.completer_type = "assignee"
+        approve.sudo().completer_type = "assignee"
+        self.item_signed.write({"completer_type": "user", "completer_user_id": self.user_sales_manager.id})
+        spec = importlib.util.spec_from_file_location("sps_migration_18_0_1_4_0", MIGRATION)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.1.3.0")
+        self.env.invalidate_all()
+        self.assertEqual((self.item_approve.completer_type, approve.completer_type), ("team_leader", "team_leader"))
+        self.assertEqual(self.item_signed.completer_type, "user")
+        # an item the consultant changed is left alone
+        self.item_approve.write({"completer_type": "assignee", "responsible_type": "salesperson"})
+        migration.migrate(self.env.cr, "18.0.1.3.0")
+        self.assertEqual(self.item_approve.completer_type, "assignee")
 
     def test_salesman_cannot_approve_on_any_path(self):
         lead = self._lead_in_contract()
