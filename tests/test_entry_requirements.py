@@ -481,6 +481,9 @@ class TestRefusalWording(TestSalesProcessCommon):
         with self.assertRaises(UserError) as refused:
             lead.with_user(self.user_sales_salesman).write({"stage_id": meeting.id})
         message = str(refused.exception)
+        # a ValidationError: the dialog's title is Odoo's "Validation Error", which Odoo translates in
+        # every language the addon ships (its "Invalid Operation" has no Hebrew)
+        self.assertIs(type(refused.exception), ValidationError)
         labels = lead._get_stage_field_labels({"partner_id", "phone", "street", "city"})
         self.assertEqual(labels["partner_id"][1], "Contact", "the opportunity form's label")
         self.assertIn("Contact", message)

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from markupsafe import Markup, escape
 
 from odoo import _, api, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 from ..tools import pipeline_demo
 from ..tools.stage_transition import (
@@ -108,12 +108,12 @@ class CrmLead(models.Model):
             if value is not None and value is not False and not isinstance(value, models.BaseModel) \
                     and (not isinstance(value, int) or isinstance(value, bool)):
                 # a many2one is an id (or False): a list or a dict would fail deep in the ORM
-                raise UserError(_("“%(field)s” is given as the id of a record (a number), not as %(value)s.",
+                raise ValidationError(_("“%(field)s” is given as the id of a record (a number), not as %(value)s.",
                                   field=self._fields[name]._description_string(self.env), value=repr(value)[:50]))
         written = self._get_process_computed_fields().intersection(vals)
         if written and not self.env.su:
             labels = self.fields_get(sorted(written), ["string"])
-            raise UserError(_(
+            raise ValidationError(_(
                 "%(fields)s are computed by the sales process: they cannot be written.",
                 fields=", ".join(sorted(label["string"] for label in labels.values()))))
 
@@ -235,7 +235,7 @@ class CrmLead(models.Model):
             message += "\n" + _(
                 "“Move to Stage” in the lead's gear menu (⚙) asks for what is missing and moves the lead in "
                 "one step.")
-        raise UserError(message)
+        raise ValidationError(message)
 
     def _prepare_stage_transition_vals(self, transitions, vals):
         """Values the write makes with its transitions (a concern adds what is the same for the
@@ -277,10 +277,10 @@ class CrmLead(models.Model):
         """A sales manager moves the leads to ``stage`` past the process rules; the reason and
         what was bypassed go to the chatter. The right is checked here, on the server."""
         if not (self.env.su or self.env.user.has_group("sales_team.group_sale_manager")):
-            raise UserError(_("Only sales managers can force a stage move past its rules."))
+            raise ValidationError(_("Only sales managers can force a stage move past its rules."))
         reason = (reason or "").strip()
         if not reason:
-            raise UserError(_("Say why the move is forced."))
+            raise ValidationError(_("Say why the move is forced."))
         vals = {"stage_id": stage.id}
         transitions = self._get_stage_transitions(vals)
         if not transitions:

@@ -10,7 +10,7 @@ marked done with ``action_feedback``); the process writes ``call_no_answer_date`
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 
 class CrmLead(models.Model):
@@ -50,7 +50,8 @@ class CrmLead(models.Model):
         activities a lost reason asks for): Odoo posts it, as superuser, when an activity is marked
         done (``mail.activity._action_done``); a client posting one would count calls never made."""
         if kwargs.get("mail_activity_type_id") and not self.env.su:
-            raise UserError(_("An activity is logged in the chatter by marking it done, not by posting a message."))
+            raise ValidationError(_(
+                "An activity is logged in the chatter by marking it done, not by posting a message."))
         return super().message_post(**kwargs)
 
     # ------------------------------------------------------------

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 # What ties a line to its lead and its template: written by the stage entry only (superuser)
@@ -114,7 +114,7 @@ class CrmLeadChecklistLine(models.Model):
 
     def _search_is_overdue(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(_("Operation not supported"))
+            raise ValidationError(_("Operation not supported"))
         domain = [("state", "=", "open"), ("date_deadline", "<", fields.Date.context_today(self))]
         return domain if (operator == "=") == value else ["!", *domain]
 
@@ -125,7 +125,8 @@ class CrmLeadChecklistLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
-            raise UserError(_("Checklist items come from the lead's stage: a lead gets them when it enters the stage."))
+            raise ValidationError(_(
+                "Checklist items come from the lead's stage: a lead gets them when it enters the stage."))
         return super().create(vals_list)
 
     def write(self, vals):
@@ -174,14 +175,14 @@ class CrmLeadChecklistLine(models.Model):
         if locked:
             labels = self.fields_get(sorted(locked & set(self._fields)), ["string"])
             names = ", ".join(sorted(label["string"] for label in labels.values()))
-            raise UserError(_(
+            raise ValidationError(_(
                 "A checklist item's %(fields)s come from its stage and its lead: they cannot be changed.",
                 fields=names or ", ".join(sorted(locked))))
         if PLANNING_FIELDS & vals.keys():
             try:
                 self.lead_id.check_access("write")
             except AccessError:
-                raise UserError(_(
+                raise ValidationError(_(
                     "Only those who may edit the lead (its salesperson, a sales manager) can reassign or "
                     "reschedule its checklist items.")) from None
             if "user_id" in vals:
@@ -193,13 +194,15 @@ class CrmLeadChecklistLine(models.Model):
         if state == "cancelled" or (state != "cancelled" and "cancelled" in self.mapped("state")):
             # the lead's loss cancels its open lines and its restore reopens them, nothing else
             if not self.env.su:
-                raise UserError(_("Cancelled checklist items are those of a lost lead: restore the lead to reopen "
-                                  "them."))
+                raise ValidationError(_(
+                    "Cancelled checklist items are those of a lost lead: restore the lead to reopen "
+                    "them."))
         if state == "waiting" or (state == "open" and "waiting" in self.mapped("state")):
             # a line waits, and starts, as the items it waits for say: nobody sets it by hand
             if not self.env.su:
-                raise UserError(_("A waiting checklist item starts by itself once the items it waits for are done "
-                                  "or skipped."))
+                raise ValidationError(_(
+                    "A waiting checklist item starts by itself once the items it waits for are done "
+                    "or skipped."))
         elif state in ("done", "skipped"):
             self._check_not_waiting()
         if state in ("done", "skipped"):
@@ -209,10 +212,10 @@ class CrmLeadChecklistLine(models.Model):
         elif state == "skipped":
             for line in self:
                 if line.is_mandatory:
-                    raise UserError(_("“%(item)s” is mandatory: it cannot be skipped.", item=line.name))
+                    raise ValidationError(_("“%(item)s” is mandatory: it cannot be skipped.", item=line.name))
                 reason = vals["skip_reason"] if "skip_reason" in vals else line.skip_reason
                 if not (reason or "").strip():
-                    raise UserError(_("Say why “%(item)s” is skipped.", item=line.name))
+                    raise ValidationError(_("Say why “%(item)s” is skipped.", item=line.name))
 
     def _check_assignee(self, user):
         """A line is assigned to an active internal user (no portal user: the item is the company's
@@ -220,11 +223,11 @@ class CrmLeadChecklistLine(models.Model):
         if self.env.su or not user:
             return
         if user.share or not user.active:
-            raise UserError(_("Checklist items are assigned to active internal users, not to %(user)s.",
+            raise ValidationError(_("Checklist items are assigned to active internal users, not to %(user)s.",
                               user=user.name))
         refused = self.filtered(lambda line: not line._may_complete(user))
         if refused:
-            raise UserError(_(
+            raise ValidationError(_(
                 "%(items)s can only be assigned to whoever may complete it: %(who)s.",
                 items=", ".join(f"“{line.name}”" for line in refused),
                 who="; ".join(dict.fromkeys(line._describe_completers() for line in refused))))
@@ -237,7 +240,7 @@ class CrmLeadChecklistLine(models.Model):
             return
         refused = self.filtered(lambda line: not line._may_complete(self.env.user))
         if refused:
-            raise UserError(_(
+            raise ValidationError(_(
                 "You cannot complete these checklist items: %(items)s",
                 items="; ".join(_("“%(item)s” is completed by %(who)s", item=line.name,
                                   who=line._describe_completers()) for line in refused)))
@@ -364,7 +367,7 @@ class CrmLeadChecklistLine(models.Model):
         waiting = self.filtered(lambda line: line.state == "waiting")
         if waiting:
             pending = waiting._get_pending_prerequisites()
-            raise UserError(_(
+            raise ValidationError(_(
                 "These checklist items wait for others to be done or skipped first: %(items)s",
                 items="; ".join(_("“%(item)s” waits for %(before)s", item=line.name,
                                   before=", ".join(f"“{name}”" for name in pending.get(line.id, ())))
@@ -528,7 +531,7 @@ class CrmLeadChecklistLine(models.Model):
                        and (not start or attachment.create_date >= start) for attachment in found):
                 missing |= self.browse(line.id)
         if missing:
-            raise UserError(_(
+            raise ValidationError(_(
                 "Attach a file before marking these items done (a file you can read, added to the item or the "
                 "lead since it entered the stage): %(items)s",
                 items=", ".join(f"{line.lead_id.name}: {line.name}" for line in missing.sudo())))

@@ -73,7 +73,7 @@ class CrmLead(models.Model):
         """The web client's save (a kanban drop, a status-bar click, the form's Save): a stage move
         of one lead that the gate refuses offers the "Move to Stage" dialog for that stage, which
         asks for what is missing. The refusal is the same (RPC, imports and batch writes get the
-        plain ``UserError``); nothing is written."""
+        plain ``ValidationError``); nothing is written."""
         try:
             return super().web_save(vals, specification, next_id=next_id)
         except UserError as refusal:
@@ -85,7 +85,7 @@ class CrmLead(models.Model):
                 refusal.args[0], "sales_process_stages.crm_lead_action_server_stage_move", _("Complete and Move"),
                 {"active_model": self._name, "active_id": self.id, "active_ids": self.ids,
                  "default_stage_id": stage_id})
-            # logged by Odoo's HTTP layer as the refusal it is (a warning, as a UserError), not as an error
+            # logged by Odoo's HTTP layer as the refusal it is (a warning, as a ValidationError), not as an error
             offer.loglevel = logging.WARNING
             raise offer from refusal
 

@@ -5,7 +5,7 @@ predictive scoring untouched. Applied in the transition (see ``crm_lead.py``).""
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 from odoo.tools import float_compare, float_repr
 
 
@@ -79,7 +79,7 @@ class CrmLead(models.Model):
             active = bool(vals["active"]) if "active" in vals else lead.active
             expected = self._get_process_probability(rules, team_id, stage_id, active)
             if expected is not None and float_compare(probabilities[lead.id] or 0.0, expected, precision_digits=2):
-                raise UserError(_(
+                raise ValidationError(_(
                     "Pipeline “%(team)s” gives each stage its win probability: “%(lead)s” has %(probability)s %% "
                     "in stage “%(stage)s”.", team=self.env["crm.team"].browse(team_id).name,
                     lead=lead.display_name, probability=float_repr(expected, 2).rstrip("0").rstrip("."),
@@ -89,7 +89,7 @@ class CrmLead(models.Model):
         """Odoo's predicted probability is no choice where the pipeline fixes each stage's."""
         fixed = self.filtered("is_fixed_probability")
         if fixed:
-            raise UserError(_(
+            raise ValidationError(_(
                 "Pipeline “%(team)s” uses a fixed probability per stage: the stage gives the lead its probability.",
                 team=fixed[0].team_id.name))
         return super().action_set_automated_probability()

@@ -26,7 +26,7 @@ Checked in the transition's check step (``crm_lead.py``), with every other conce
 from collections import defaultdict
 
 from odoo import _, api, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 from ..tools.stage_transition import RESTORED
 
@@ -74,7 +74,7 @@ class CrmLead(models.Model):
         process_teams = self.env["crm.stage"]._get_process_rules()["process_teams"]
         if team_id in process_teams or any(lead.team_id.id in process_teams for lead in self):
             labels = self.fields_get(names, ["string"])
-            raise UserError(_(
+            raise ValidationError(_(
                 "%(fields)s is set by the sales process when a lead enters a stage: it cannot be written.",
                 fields=", ".join(labels[name]["string"] for name in names)))
 

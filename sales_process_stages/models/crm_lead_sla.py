@@ -22,7 +22,7 @@ from markupsafe import escape
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, split_every
 
@@ -452,14 +452,14 @@ class CrmLead(models.Model):
         """A hold needs a reason and a date to come, on an open lead."""
         hold_until = fields.Date.to_date(vals["sla_hold_until"])
         if hold_until <= fields.Date.context_today(self):
-            raise UserError(_("A lead is put on hold until a date to come, not %(date)s.", date=hold_until))
+            raise ValidationError(_("A lead is put on hold until a date to come, not %(date)s.", date=hold_until))
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         for lead in self:
             reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else lead.sla_hold_reason
             if not (reason or "").strip():
-                raise UserError(_("Say why “%(lead)s” is put on hold.", lead=lead.display_name))
+                raise ValidationError(_("Say why “%(lead)s” is put on hold.", lead=lead.display_name))
             if not lead.active or (stage_rules.get(lead.stage_id.id) or {}).get("is_won"):
-                raise UserError(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=lead.display_name))
+                raise ValidationError(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=lead.display_name))
 
     @api.model
     def _sla_result(self, old, now):

@@ -1,5 +1,5 @@
 from odoo import _, api, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, ValidationError
 
 
 class MailActivity(models.Model):
@@ -14,7 +14,8 @@ class MailActivity(models.Model):
             try:
                 self.env["ir.attachment"].browse(attachment_ids).check("read")
             except AccessError:
-                raise UserError(_("You can only give files you may read when marking an activity done.")) from None
+                raise ValidationError(_(
+                    "You can only give files you may read when marking an activity done.")) from None
         lines = self._checklist_lines()
         if lines:
             # who completes the items, with which files: as the user marking the activities done

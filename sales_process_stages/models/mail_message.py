@@ -4,7 +4,7 @@ superuser when an activity is marked done; a client creating or editing one dire
 (``crm.lead.message_post`` refuses it on the chatter's path, ``crm_lead_call.py``)."""
 
 from odoo import _, api, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 
 class MailMessage(models.Model):
@@ -24,4 +24,4 @@ class MailMessage(models.Model):
 
     @api.model
     def _raise_activity_type_written(self):
-        raise UserError(_("An activity is logged in the chatter by marking it done, not by posting a message."))
+        raise ValidationError(_("An activity is logged in the chatter by marking it done, not by posting a message."))

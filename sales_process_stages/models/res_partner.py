@@ -15,7 +15,7 @@ import time
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..tools.customer_status import (
@@ -105,7 +105,7 @@ class ResPartner(models.Model):
         written = [name for name in STATUS_FIELDS if name in vals]
         if written and not self.env.su:
             labels = self.fields_get(written, ["string"])
-            raise UserError(_(
+            raise ValidationError(_(
                 "%(fields)s: computed by the sales process, it cannot be written.",
                 fields=", ".join(labels[name]["string"] for name in written)))
 

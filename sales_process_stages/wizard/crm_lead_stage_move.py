@@ -9,7 +9,7 @@ from datetime import timedelta
 from lxml import etree
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 
 class CrmLeadStageMove(models.TransientModel):
@@ -135,10 +135,10 @@ class CrmLeadStageMove(models.TransientModel):
         missing (nothing written then: the dialog stays open)."""
         self.ensure_one()
         if not self.stage_id:
-            raise UserError(_("Choose the stage to move the lead to."))
+            raise ValidationError(_("Choose the stage to move the lead to."))
         if self.needs_activity and self.activity_type_id:
             if not self.activity_date or self.activity_date < fields.Date.context_today(self):
-                raise UserError(_("The next activity is due today or later."))
+                raise ValidationError(_("The next activity is due today or later."))
             self.lead_id.activity_schedule(
                 activity_type_id=self.activity_type_id.id, date_deadline=self.activity_date,
                 summary=self.activity_summary or False, user_id=self.lead_id.user_id.id or self.env.uid)

@@ -1,7 +1,7 @@
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 
 class CrmLeadTransfer(models.TransientModel):
@@ -32,9 +32,9 @@ class CrmLeadTransfer(models.TransientModel):
         rules apply) and log why in the chatter."""
         self.ensure_one()
         if not (self.reason or "").strip():
-            raise UserError(_("Say why the leads change pipeline."))
+            raise ValidationError(_("Say why the leads change pipeline."))
         if self.lead_ids.team_id == self.team_id:
-            raise UserError(_("The leads are already in pipeline “%(team)s”.", team=self.team_id.name))
+            raise ValidationError(_("The leads are already in pipeline “%(team)s”.", team=self.team_id.name))
         old_teams = {lead.id: lead.team_id.name or _("no pipeline") for lead in self.lead_ids}
         self.lead_ids.write(
             {"team_id": self.team_id.id, "stage_id": self.stage_id.id})

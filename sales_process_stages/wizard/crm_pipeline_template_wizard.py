@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 
 class CrmPipelineTemplateWizard(models.TransientModel):
@@ -32,7 +32,7 @@ class CrmPipelineTemplateWizard(models.TransientModel):
         """Create the pipeline and open its board."""
         self.ensure_one()
         if not (self.name or "").strip():
-            raise UserError(_("Name the new pipeline."))
+            raise ValidationError(_("Name the new pipeline."))
         team = self.template_team_id._copy_pipeline({
             "name": self.name.strip(), "user_id": self.user_id.id, "company_id": self.company_id.id,
         })
