@@ -202,7 +202,7 @@ class TestCallAttemptsRpc(CallsCommon, HttpCase):
             "params": {"model": "crm.lead", "method": "write",
                        "args": [leads.ids, {"call_no_answer_date": False}], "kwargs": {}},
         }), headers={"Content-Type": "application/json"})
-        self.assertEqual(response.json()["error"]["data"]["name"], "odoo.exceptions.UserError")
+        self.assertEqual(response.json()["error"]["data"]["name"], "odoo.exceptions.ValidationError")
         leads.invalidate_recordset()
         self.assertTrue(all(leads.mapped("call_no_answer_date")))
 

@@ -34,7 +34,7 @@ class ChecklistRpcCase(TestSalesProcessCommon, HttpCase):
             return None, (payload["error"]["data"]["name"], payload["error"]["data"]["message"])
         return payload["result"], None
 
-    def assertRefused(self, outcome, *fragments, error="odoo.exceptions.UserError"):
+    def assertRefused(self, outcome, *fragments, error="odoo.exceptions.ValidationError"):
         __, refusal = outcome
         self.assertTrue(refusal, "refused")
         self.assertEqual(refusal[0], error, refusal)

@@ -352,7 +352,7 @@ class TestChecklistStepsRpc(ChecklistStepsCommon, HttpCase):
                            "kwargs": {}},
             }), headers={"Content-Type": "application/json"})
             error = response.json()["error"]["data"]
-            self.assertEqual(error["name"], "odoo.exceptions.UserError", values)
+            self.assertEqual(error["name"], "odoo.exceptions.ValidationError", values)
         price.invalidate_recordset()
         self.assertEqual(price.state, "waiting")
         self.assertFalse(price.activity_id)

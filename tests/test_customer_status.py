@@ -481,15 +481,15 @@ class TestCustomerStatusRpc(CustomerStatusCommon, HttpCase):
         for vals in ({"customer_status": "regular"}, {"comment": "VIP", "customer_status": "lapsed"}):
             with self.subTest(vals=vals):
                 __, error = self._rpc("res.partner", "write", [self.paula.ids, vals])
-                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
                 self.assertIn("computed by the sales process", error[1])
         __, error = self._rpc("res.partner", "web_save", [[], {"name": "Vic VIP", "customer_status": "regular"}],
                               {"specification": {"customer_status": {}}})
-        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
         for context in ({"tracking_disable": True}, {"install_mode": True}, {"active_test": False}):
             __, error = self._rpc("res.partner", "write", [self.paula.ids, {"customer_status": "regular"}],
                                   {"context": context})
-            self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+            self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
         self.assertEqual(self._statuses(self.paula), ["prospect"])
         self.paula.invalidate_recordset()
         self.assertFalse(self.paula.comment)

@@ -58,7 +58,7 @@ class TestPipelineSequences(SalesProcessCommon, HttpCase):
     def assertRefused(self, outcome, *fragments):
         __, error = outcome
         self.assertTrue(error, "the write is refused")
-        self.assertEqual(error[0], "odoo.exceptions.UserError")
+        self.assertEqual(error[0], "odoo.exceptions.ValidationError")
         for fragment in fragments:
             self.assertIn(fragment, error[1])
 
@@ -176,7 +176,7 @@ class TestPipelineSequences(SalesProcessCommon, HttpCase):
         self.assertEqual(lead.date_last_stage_update, entered)
         __, error = self._rpc("crm.lead", "create", [{
             "name": "Old", "team_id": self.team_pv.id, "date_last_stage_update": "2000-01-01 00:00:00"}])
-        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
         self.assertFalse(self.env["crm.lead"].search([("name", "=", "Old")]))
         # a pipeline nobody configured: as in plain Odoo
         plain = self._create_opportunity()

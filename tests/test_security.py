@@ -62,7 +62,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
         lead = self._new_leads()  # open mandatory item, no revenue nor customer: refused in Offer
         History = self.env["crm.lead.stage.history"]
         __, refused = self._rpc("crm.lead", "write", [lead.ids, {"stage_id": self.stage_offer.id}])
-        self.assertEqual(refused[0], "odoo.exceptions.UserError")
+        self.assertEqual(refused[0], "odoo.exceptions.ValidationError")
         self.assertIn("Call the customer", refused[1])
         self.assertIn("Expected Revenue", refused[1])
         keys = addon_context_keys() | FORMER_KEYS | {"tracking_disable", "mail_activity_quick_update"}
@@ -78,7 +78,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
                 wizard = self.env["crm.lead.stage.move"].with_user(self.user_sales_salesman).create(
                     {"lead_id": lead.id, "stage_id": self.stage_offer.id})
                 __, error = self._rpc("crm.lead.stage.move", "action_move", [wizard.ids], {"context": context})
-                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
                 self.assertEqual(lead.stage_id, self.stage_new)
         # a move that passes: no key skips the history
         self._complete(lead, self.stage_new)
@@ -99,7 +99,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
         wizard = self.env["crm.lead.stage.move"].with_user(self.user_sales_salesman).create(
             {"lead_id": lead.id, "stage_id": self.stage_offer.id, "force_reason": "Because"})
         __, error = self._rpc("crm.lead.stage.move", "action_force", [wizard.ids])
-        self.assertEqual(error[0], "odoo.exceptions.UserError")
+        self.assertEqual(error[0], "odoo.exceptions.ValidationError")
         lead.invalidate_recordset()
         self.assertEqual(lead.stage_id, self.stage_new)
 
@@ -111,7 +111,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
                      {"first_response_hours": 0.01}):
             with self.subTest(vals=vals):
                 __, error = self._rpc("crm.lead", "write", [lead.ids, vals])
-                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
                 self.assertIn("computed by the sales process", error[1])
         lead.invalidate_recordset()
         self.assertEqual((lead.checklist_mandatory_done, lead.checklist_progress), (0, 0.0))
@@ -129,11 +129,11 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
                      {"done_user_id": self.user_sales_salesman.id}):
             with self.subTest(vals=vals):
                 __, error = self._rpc(Line, "write", [contract.ids, vals])
-                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
                 contract.invalidate_recordset()
                 self.assertEqual((contract.state, contract.is_mandatory, contract.lead_id), ("open", True, lead))
         __, error = self._rpc(Line, "create", [[{"lead_id": lead.id, "stage_id": self.stage_won.id, "name": "x"}]])
-        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
         # nor through an import
         result, error = self._rpc(Line, "load", [[".id", "state"], [[str(contract.id), "done"]]])
         self.assertIsNone(error)
@@ -166,7 +166,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
                      {"date_deadline": str(self._today(30))}, {"stage_id": self.stage_new.id}):
             with self.subTest(vals=vals):
                 __, error = self._rpc(Line, "write", [line.ids, vals], login="user_engineer")
-                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
                 line.invalidate_recordset()
                 self.assertEqual((line.lead_id, line.user_id, line.is_mandatory), (lead, self.user_engineer, True))
         __, error = self._rpc(Line, "write", [line.ids, {"note": "Roof fits", "state": "done"}], login="user_engineer")
@@ -248,7 +248,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
             with self.subTest(attachment=attachment.name):
                 __, error = self._rpc("mail.activity", "action_feedback", [activity.ids],
                                       {"feedback": "Signed", "attachment_ids": attachment.ids})
-                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
                 self.assertIn("files you may read", error[1])
         # his own file, attached elsewhere (another of his leads, or nowhere), does not count either
         own_lead = self._new_leads()
@@ -257,7 +257,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
                                                                          **values})
             __, error = self._rpc("mail.activity", "action_feedback", [activity.ids],
                                   {"feedback": "Signed", "attachment_ids": own.ids})
-            self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+            self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
             self.assertIn("Attach a file", error[1])
         contract.invalidate_recordset()
         self.assertEqual(contract.state, "open")
@@ -283,7 +283,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
         self.env["ir.attachment"].with_user(self.user_sales_salesman).create(
             {"name": "roof.pdf", "raw": b"%PDF", "res_model": "crm.lead", "res_id": lead.id})
         __, error = self._rpc("crm.lead.checklist.line", "action_done", [line.ids], login="user_engineer")
-        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
         self.assertIn("Attach a file", error[1])
         # the engineer's own file on the item counts
         self.env["ir.attachment"].with_user(self.user_engineer).create(
@@ -301,7 +301,7 @@ class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
         with self.mock_datetime_and_now(fields.Datetime.now() + timedelta(hours=1)):
             lead.stage_id = self.stage_closing
             __, error = self._rpc("crm.lead.checklist.line", "action_done", [contract.ids])
-        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
         self.assertIn("Attach a file", error[1])
 
     def _ready_for_closing(self):
