@@ -116,12 +116,6 @@ class CrmTeam(models.Model):
         reasons.write({"team_ids": [(4, team.id)]})
         return team
 
-    @api.model
-    def _get_move_policies(self):
-        """{team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the pipelines restricting moves,
-        cached with the stage rules (see ``crm.stage._get_process_rules``)."""
-        return self.env["crm.stage"]._get_process_rules()["teams"]
-
     # ------------------------------------------------------------
     # SLA
     # ------------------------------------------------------------

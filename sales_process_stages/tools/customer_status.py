@@ -24,8 +24,6 @@ CUSTOMER_STATUSES = [
     ("regular", "Regular Customer"),
     ("lapsed", "Lapsed Customer"),
 ]
-# customers who bought before: the lead's "returning customer" badge and filter
-RETURNING_STATUSES = ("new", "regular", "lapsed")
 
 # the two thresholds (CRM settings): at least COUNT won opportunities in the last MONTHS months
 # make a regular customer; none in them, a lapsed one

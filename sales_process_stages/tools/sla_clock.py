@@ -118,7 +118,3 @@ class SlaClock:
     def day_end(self, day):
         """UTC instant when ``day`` ends (the next day starts) in the clock's time zone."""
         return self.day_start(day + timedelta(days=1))
-
-    def today(self, now):
-        """The date it is at UTC instant ``now`` in the clock's time zone."""
-        return pytz.utc.localize(now).astimezone(self.tz).date()
