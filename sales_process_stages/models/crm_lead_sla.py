@@ -557,7 +557,8 @@ class CrmLead(models.Model):
             auto_commit = not getattr(threading.current_thread(), "testing", False)
         stop_at = time.monotonic() + time_limit
         Lead = self.sudo().with_context(mail_notify_force_send=False)
-        steps = [(Lead._sla_sweep_resume_holds, escalation_batch_size)]
+        skipped = set()  # leads this run could not process: not selected again
+        steps = [(lambda limit: Lead._sla_sweep_resume_holds(limit, skipped), escalation_batch_size)]
         # the most urgent state first: a lead past both dates turns overdue at once
         steps += [(lambda limit, state=state: Lead._sla_sweep_state(state, limit), batch_size)
                   for state, __ in SLA_THRESHOLDS]
@@ -641,19 +642,25 @@ class CrmLead(models.Model):
             sla_state_changes_sql(now, target=state),
             SQL("sla_state = %s, sla_priority = %s", state_sql, sla_priority_sql(state_sql)), limit, order))
 
-    def _sla_sweep_resume_holds(self, limit):
+    def _sla_sweep_resume_holds(self, limit, skipped=None):
+        """End the holds whose date came. A lead whose SLA cannot be computed is logged and
+        skipped (``tools/sweep.py``): added to ``skipped`` (ids this run does not select again),
+        it is tried again by the next run.
+
+        :return: number of leads processed or skipped"""
+        skipped = set() if skipped is None else skipped
         self.env["crm.lead"].flush_model(["sla_resume_date"])
         self.env.cr.execute(SQL("""
             SELECT id FROM crm_lead
-             WHERE sla_resume_date <= %s
+             WHERE sla_resume_date <= %s AND id != ALL(%s)
              ORDER BY sla_resume_date
              LIMIT %s
                FOR UPDATE SKIP LOCKED
-        """, self.env.cr.now(), limit), log_exceptions=False)
+        """, self.env.cr.now(), sorted(skipped), limit), log_exceptions=False)
         leads = self.browse([row[0] for row in self.env.cr.fetchall()])
-        # a lead whose SLA cannot be computed is logged and skipped (it is tried again next run)
-        process_or_skip(leads, lambda batch: batch.write({"sla_hold_until": False, "sla_hold_reason": False}),
-                        "SLA sweep, holds ending")
+        skipped.update(process_or_skip(
+            leads, lambda batch: batch.write({"sla_hold_until": False, "sla_hold_reason": False}),
+            "SLA sweep, holds ending").ids)
         return len(leads)
 
     def _sla_sweep_escalate(self, limit):
