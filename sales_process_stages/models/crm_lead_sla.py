@@ -19,14 +19,15 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 from markupsafe import escape
-from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, split_every
 
+from ..tools import bounds
 from ..tools.sla_clock import SlaClock
+from ..tools.sweep import check_scheduler, process_or_skip, run_batch
 from .crm_stage import sla_duration_hours
 
 _logger = logging.getLogger(__name__)
@@ -432,6 +433,8 @@ class CrmLead(models.Model):
         deadline = stage_deadline
         activity_date = activity_dates.get(self.id)
         if activity_date:
+            # a date out of the bounds written around them (SQL, an older version) counts at the bound
+            activity_date = bounds.clamp_date(activity_date, *bounds.activity_deadline_range(now.date()))
             # a planned next step: not overdue before the end of its day
             deadline = max(deadline, clock.day_end(activity_date))
         if sla["due_soon_percent"] is not None:
@@ -450,9 +453,20 @@ class CrmLead(models.Model):
 
     def _sla_check_hold(self, vals):
         """A hold needs a reason and a date to come, on an open lead."""
-        hold_until = fields.Date.to_date(vals["sla_hold_until"])
-        if hold_until <= fields.Date.context_today(self):
+        try:
+            hold_until = fields.Date.to_date(vals["sla_hold_until"])
+        except (TypeError, ValueError):
+            hold_until = None
+        if not hold_until:
+            raise ValidationError(_("“On Hold Until” is a date (YYYY-MM-DD), not %(value)s.",
+                                    value=repr(vals["sla_hold_until"])[:50]))
+        today = fields.Date.context_today(self)
+        if hold_until <= today:
             raise ValidationError(_("A lead is put on hold until a date to come, not %(date)s.", date=hold_until))
+        if hold_until > today + timedelta(days=bounds.HOLD_MAX_DAYS):
+            raise ValidationError(_(
+                "A lead is put on hold for at most %(days)s days (until %(latest)s), not until %(date)s.",
+                days=bounds.HOLD_MAX_DAYS, latest=today + timedelta(days=bounds.HOLD_MAX_DAYS), date=hold_until))
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         for lead in self:
             reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else lead.sla_hold_reason
@@ -538,11 +552,13 @@ class CrmLead(models.Model):
         :param auto_commit: commit each batch; default: out of tests
         :return: number of leads processed
         """
+        check_scheduler(self.env, _("The SLA sweep"))
         if auto_commit is None:
             auto_commit = not getattr(threading.current_thread(), "testing", False)
         stop_at = time.monotonic() + time_limit
         Lead = self.sudo().with_context(mail_notify_force_send=False)
-        steps = [(Lead._sla_sweep_resume_holds, escalation_batch_size)]
+        skipped = set()  # leads this run could not process: not selected again
+        steps = [(lambda limit: Lead._sla_sweep_resume_holds(limit, skipped), escalation_batch_size)]
         # the most urgent state first: a lead past both dates turns overdue at once
         steps += [(lambda limit, state=state: Lead._sla_sweep_state(state, limit), batch_size)
                   for state, __ in SLA_THRESHOLDS]
@@ -584,18 +600,9 @@ class CrmLead(models.Model):
 
     def _sla_sweep_batch(self, step, limit, auto_commit):
         """Run one batch of a step, committed on its own out of tests. A batch that meets the
-        batch of another worker on the same leads gives way and runs again on a fresh snapshot."""
-        for __ in range(3):
-            try:
-                count = step(limit)
-                if auto_commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                return count
-            except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
-                if not auto_commit:
-                    raise
-                self.env.cr.rollback()
-        return 0
+        batch of another worker on the same leads gives way and runs again on a fresh snapshot
+        (``tools/sweep.py``)."""
+        return run_batch(self.env, lambda: step(limit), auto_commit)
 
     # the lead columns the sweep writes
     _sla_sweep_fields = ("sla_state", "sla_priority", "sla_escalation_date", "sla_escalated_date",
@@ -635,17 +642,25 @@ class CrmLead(models.Model):
             sla_state_changes_sql(now, target=state),
             SQL("sla_state = %s, sla_priority = %s", state_sql, sla_priority_sql(state_sql)), limit, order))
 
-    def _sla_sweep_resume_holds(self, limit):
+    def _sla_sweep_resume_holds(self, limit, skipped=None):
+        """End the holds whose date came. A lead whose SLA cannot be computed is logged and
+        skipped (``tools/sweep.py``): added to ``skipped`` (ids this run does not select again),
+        it is tried again by the next run.
+
+        :return: number of leads processed or skipped"""
+        skipped = set() if skipped is None else skipped
         self.env["crm.lead"].flush_model(["sla_resume_date"])
         self.env.cr.execute(SQL("""
             SELECT id FROM crm_lead
-             WHERE sla_resume_date <= %s
+             WHERE sla_resume_date <= %s AND id != ALL(%s)
              ORDER BY sla_resume_date
              LIMIT %s
                FOR UPDATE SKIP LOCKED
-        """, self.env.cr.now(), limit), log_exceptions=False)
+        """, self.env.cr.now(), sorted(skipped), limit), log_exceptions=False)
         leads = self.browse([row[0] for row in self.env.cr.fetchall()])
-        leads.write({"sla_hold_until": False, "sla_hold_reason": False})
+        skipped.update(process_or_skip(
+            leads, lambda batch: batch.write({"sla_hold_until": False, "sla_hold_reason": False}),
+            "SLA sweep, holds ending").ids)
         return len(leads)
 
     def _sla_sweep_escalate(self, limit):
@@ -659,24 +674,28 @@ class CrmLead(models.Model):
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
         model_id = self.env["ir.model"]._get_id(self._name)
-        activity_vals = []
+        activity_vals = {}
         for lead in leads:
             user = lead.user_id or lead.team_id.user_id
             sla = stage_rules.get(lead.stage_id.id, {}).get("sla") or {}
             activity_type_id = sla.get("activity_type_id") or default_type.id
             if not user or not activity_type_id:
                 continue
-            activity_vals.append({
+            activity_vals[lead.id] = {
                 "res_model_id": model_id, "res_id": lead.id, "activity_type_id": activity_type_id,
                 "user_id": user.id, "date_deadline": fields.Date.context_today(lead.with_user(user)),
                 "summary": _("Overdue in %(stage)s", stage=lead.stage_id.name),
                 "note": escape(_("This lead was due in stage “%(stage)s” on %(deadline)s (UTC).",
                                  stage=lead.stage_id.name, deadline=lead.sla_deadline)),
-            })
-        if activity_vals:
-            # in batch, as Odoo's own schedulers: no assignment email per activity, the activity
-            # (due today) shows at once in the salesperson's activities
-            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(activity_vals)
+            }
+        # in batch, as Odoo's own schedulers: no assignment email per activity, the activity
+        # (due today) shows at once in the salesperson's activities; an escalation that cannot be
+        # scheduled is logged and skipped (marked done: never sent twice)
+        Activity = self.env["mail.activity"].with_context(mail_activity_quick_update=True)
+        process_or_skip(
+            leads.browse(list(activity_vals)),
+            lambda batch: Activity.create([activity_vals[lead_id] for lead_id in batch.ids]),
+            "SLA sweep, escalations")
         return len(leads)
 
     def _sla_sweep_notify_leaders(self, limit):
@@ -685,13 +704,17 @@ class CrmLead(models.Model):
         leads = self._sla_sweep_locked_update(
             SQL("sla_leader_date <= %s AND sla_state = 'overdue'", now),
             SQL("sla_leader_date = NULL, sla_leader_notified_date = %s", now), limit, "sla_leader_date")
-        for lead in leads.filtered("team_id.user_id"):
-            leader = lead.team_id.user_id
-            lead.message_post(
-                body=_("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
-                       "salesperson: %(user)s.", leader=leader.name, stage=lead.stage_id.name,
-                       deadline=lead.sla_deadline, user=lead.user_id.name or _("nobody")),
-                partner_ids=leader.partner_id.ids, message_type="comment", subtype_xmlid="mail.mt_note")
+
+        def notify(batch):
+            for lead in batch:
+                leader = lead.team_id.user_id
+                lead.message_post(
+                    body=_("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
+                           "salesperson: %(user)s.", leader=leader.name, stage=lead.stage_id.name,
+                           deadline=lead.sla_deadline, user=lead.user_id.name or _("nobody")),
+                    partner_ids=leader.partner_id.ids, message_type="comment", subtype_xmlid="mail.mt_note")
+
+        process_or_skip(leads.filtered("team_id.user_id"), notify, "SLA sweep, team leaders notified")
         return len(leads)
 
     @api.model

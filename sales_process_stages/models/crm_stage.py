@@ -3,6 +3,8 @@ from types import MappingProxyType
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from ..tools import bounds
+
 UNSUPPORTED_REQUIRED_TYPES = ("one2many", "many2many", "binary", "json", "properties")
 # units of the SLA's durations (budget, due soon "before", leader delay): minutes for "contact within
 # 10 minutes" stages, hours, days (see ``crm.lead._sla_hours``)
@@ -139,12 +141,13 @@ class CrmStage(models.Model):
     @api.constrains(
         "sla_enabled", "sla_duration", "sla_duration_unit", "sla_time_basis", "sla_due_soon_type",
         "sla_due_soon_percent", "sla_due_soon_before", "sla_due_soon_before_unit", "sla_notify_leader",
-        "sla_leader_delay", "team_id")
+        "sla_leader_delay", "sla_leader_delay_unit", "team_id")
     def _check_sla(self):
         for stage in self.filtered("sla_enabled"):
             if stage.sla_duration <= 0:
                 raise ValidationError(_(
                     "The SLA of stage “%(stage)s” must be a duration above zero.", stage=stage.name))
+            stage._check_sla_bounds()
             if stage.sla_due_soon_type == "percent" and not 0 < stage.sla_due_soon_percent <= 100:
                 raise ValidationError(_(
                     "The “due soon” threshold of stage “%(stage)s” is a share of the SLA: between 0 and "
@@ -169,6 +172,21 @@ class CrmStage(models.Model):
                         "Stage “%(stage)s” counts its SLA in working time, but neither its sales team nor "
                         "the company has a working calendar.", stage=stage.name))
                 self.env["crm.team"]._check_sla_working_time(calendars)
+
+    def _check_sla_bounds(self):
+        """The SLA's durations are at most ``bounds.SLA_DURATION_MAX_DAYS`` days, in their unit."""
+        self.ensure_one()
+        units = dict(self._fields["sla_duration_unit"]._description_selection(self.env))
+        durations = [("sla_duration", "sla_duration_unit")]
+        if self.sla_due_soon_type == "before":
+            durations.append(("sla_due_soon_before", "sla_due_soon_before_unit"))
+        if self.sla_notify_leader:
+            durations.append(("sla_leader_delay", "sla_leader_delay_unit"))
+        for name, unit_name in durations:
+            label = _("%(field)s of stage “%(stage)s”", field=self._fields[name]._description_string(self.env),
+                      stage=self.name)
+            bounds.check_duration(self.env, self[name], self[unit_name], label, bounds.SLA_DURATION_MAX_DAYS,
+                                  units[self[unit_name]])
 
     # ------------------------------------------------------------
     # ORM

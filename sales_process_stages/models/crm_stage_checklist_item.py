@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools import bounds
+
 
 class CrmStageChecklistItem(models.Model):
     _name = "crm.stage.checklist.item"
@@ -71,6 +73,16 @@ class CrmStageChecklistItem(models.Model):
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
+
+    @api.constrains("due_offset", "due_offset_unit")
+    def _check_due_offset(self):
+        """An item is due at most ``bounds.CHECKLIST_DUE_MAX_DAYS`` days after it starts."""
+        units = dict(self._fields["due_offset_unit"]._description_selection(self.env))
+        for item in self:
+            label = _("%(field)s of checklist item “%(item)s”",
+                      field=self._fields["due_offset"]._description_string(self.env), item=item.name)
+            bounds.check_duration(self.env, item.due_offset, item.due_offset_unit, label,
+                                  bounds.CHECKLIST_DUE_MAX_DAYS, units[item.due_offset_unit], allow_zero=True)
 
     @api.constrains("name")
     def _check_name(self):

@@ -5,6 +5,7 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools import bounds
 from ..tools.sla_clock import SlaClock
 
 # team settings the process rules hold (crm.stage._get_process_rules)
@@ -64,13 +65,19 @@ class CrmTeam(models.Model):
         [("hours", "Working Hours"), ("days", "Working Days")], string="Retry Unit", required=True,
         default="days")
 
-    @api.constrains("call_retry_delay")
+    @api.constrains("call_retry_delay", "call_retry_delay_unit")
     def _check_call_retry_delay(self):
+        units = dict(self._fields["call_retry_delay_unit"]._description_selection(self.env))
         for team in self:
             if team.call_retry_delay < 0:
                 raise ValidationError(_(
                     "Pipeline “%(team)s”: the delay before the next call attempt cannot be negative.",
                     team=team.name))
+            # at most a year (in the unit: working hours are counted as hours)
+            label = _("Pipeline “%(team)s”: %(field)s", team=team.name,
+                      field=self._fields["call_retry_delay"]._description_string(self.env))
+            bounds.check_duration(self.env, team.call_retry_delay, team.call_retry_delay_unit, label,
+                                  bounds.CALL_RETRY_MAX_DAYS, units[team.call_retry_delay_unit], allow_zero=True)
 
     def write(self, vals):
         res = super().write(vals)

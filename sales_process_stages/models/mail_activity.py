@@ -1,9 +1,22 @@
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
+
+from ..tools import bounds
 
 
 class MailActivity(models.Model):
     _inherit = "mail.activity"
+
+    @api.constrains("date_deadline", "res_model_id")
+    def _check_lead_date_deadline(self):
+        """The due date of a lead's activity (the SLA reads it: a planned activity extends the
+        deadline) is within ``bounds.ACTIVITY_DEADLINE_YEARS`` years of today."""
+        activities = self.filtered(lambda activity: activity.res_model == "crm.lead" and activity.date_deadline)
+        if activities:
+            lowest, highest = bounds.activity_deadline_range(fields.Date.context_today(self))
+            label = self._fields["date_deadline"]._description_string(self.env)
+            for activity in activities:
+                bounds.check_date(self.env, activity.date_deadline, label, lowest, highest)
 
     def _action_done(self, feedback=False, attachment_ids=None):
         """Marking a checklist activity done ticks its checklist line (a line ticked first has

@@ -9,10 +9,9 @@ the date each status ends (``customer_status_until``), and a change of the setti
 contact, in the background). The ORM computes it (``compute=``) when a contact is created or
 joins another company; a client never writes it (``_check_customer_status_written``)."""
 
+import logging
 import threading
 import time
-
-from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -26,6 +25,9 @@ from ..tools.customer_status import (
     customer_status_sql,
     parse_threshold,
 )
+from ..tools.sweep import CONCURRENCY_ERRORS, check_scheduler, process_or_skip, run_batch
+
+_logger = logging.getLogger(__name__)
 
 # fields of the opportunities and stages the status reads (flushed before its SQL runs)
 LEAD_FIELDS = ["active", "type", "stage_id", "partner_id", "date_closed", "create_date"]
@@ -185,6 +187,7 @@ class ResPartner(models.Model):
 
         :return: number of contacts updated
         """
+        check_scheduler(self.env, _("The customer status sweep"))
         if auto_commit is None:
             auto_commit = not getattr(threading.current_thread(), "testing", False)
         if batch_size <= 0:
@@ -198,9 +201,10 @@ class ResPartner(models.Model):
         if Param.get_param(APPLIED_PARAM) != settings:
             steps.insert(0, True)  # every contact: the settings changed
         done = 0
+        skipped = set()  # contacts this run could not process: not selected again
         for every_contact in steps:
             while True:
-                updated = Partner._customer_status_sweep_batch(every_contact, batch_size, auto_commit)
+                updated = Partner._customer_status_sweep_batch(every_contact, batch_size, auto_commit, skipped)
                 done += updated
                 if updated < batch_size:
                     break
@@ -215,33 +219,64 @@ class ResPartner(models.Model):
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
         return done
 
-    def _customer_status_sweep_batch(self, every_contact, limit, auto_commit):
+    def _customer_status_sweep_batch(self, every_contact, limit, auto_commit, skipped=None):
         """One batch, committed on its own out of tests; it gives way to another transaction on
-        the same contacts and runs again on a fresh snapshot.
+        the same contacts and runs again on a fresh snapshot (``tools/sweep.py``). A batch that
+        fails is done again contact by contact (halving): a contact whose status cannot be
+        computed (a won date out of range written around the checks) is logged and skipped, the
+        others get theirs.
 
         :param every_contact: among every contact (the settings changed), else among those due
-        :return: number of contacts updated"""
-        for __ in range(3):
+        :param skipped: ids of the contacts this run skipped (not selected again), updated
+        :return: number of contacts updated (at least those selected, when some were skipped)"""
+        skipped = set() if skipped is None else skipped
+        return run_batch(self.env, lambda: self._customer_status_sweep_step(every_contact, limit, skipped),
+                         auto_commit)
+
+    def _customer_status_sweep_step(self, every_contact, limit, skipped):
+        if every_contact:
+            contacts = None
+        else:
+            self.flush_model(["customer_status_until"])
+            contacts = SQL("""
+                SELECT id FROM res_partner
+                 WHERE customer_status_until <= %s AND id != ALL(%s)
+                 ORDER BY customer_status_until, id
+                 LIMIT %s
+                   FOR UPDATE SKIP LOCKED
+            """, self.env.cr.now(), sorted(skipped), limit)
+        if not (every_contact and skipped):
             try:
-                if every_contact:
-                    updated = self._customer_status_update(limit=limit)
-                else:
-                    self.flush_model(["customer_status_until"])
-                    updated = self._customer_status_update(SQL("""
-                        SELECT id FROM res_partner
-                         WHERE customer_status_until <= %s
-                         ORDER BY customer_status_until, id
-                         LIMIT %s
-                           FOR UPDATE SKIP LOCKED
-                    """, self.env.cr.now(), limit))
-                if auto_commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                return len(updated)
-            except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable, pg_errors.DeadlockDetected):
-                if not auto_commit:
-                    raise
-                self.env.cr.rollback()
-        return 0
+                # the batch in one statement (set-based), in a savepoint: it fails as a whole. The
+                # update flushes what it reads and what it writes: no flush of everything around it
+                with self.env.cr.savepoint(flush=False):
+                    return len(self._customer_status_update(contacts, limit=limit if every_contact else None))
+            except CONCURRENCY_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - a contact that cannot be processed: found below, logged, skipped
+                # what the failed statement may have left in the cache is gone with it
+                self.env.invalidate_all(flush=False)
+                _logger.info("Customer status sweep: a batch failed, its contacts are processed by halves")
+        # the same contacts, selected (and locked) without computing their status, then by halves
+        if every_contact:
+            self._customer_status_flush()
+            contacts = SQL("""
+                SELECT id FROM res_partner
+                 WHERE id IN (SELECT changes.id FROM (%s) changes) AND id != ALL(%s)
+                 ORDER BY id
+                 LIMIT %s
+                   FOR UPDATE SKIP LOCKED
+            """, customer_status_sql(*self._customer_status_settings(), changed=True), sorted(skipped), limit)
+        self.env.cr.execute(contacts)
+        partners = self.browse([row[0] for row in self.env.cr.fetchall()])
+        updated = []
+
+        def update(batch):
+            updated.append(len(batch._customer_status_update(batch.ids)))
+
+        skipped.update(process_or_skip(partners, update, "Customer status sweep").ids)
+        # the contacts skipped count as done: the loop goes on while batches are full
+        return max(sum(updated), len(partners))
 
     @api.model
     def _customer_status_remaining(self, every_contact=False):

@@ -3,3 +3,5 @@ from . import pipeline_demo
 from . import stage_transition
 from . import customer_status
 from . import read_group
+from . import bounds
+from . import sweep
