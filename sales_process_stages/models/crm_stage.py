@@ -197,8 +197,9 @@ class CrmStage(models.Model):
             for item in items.filtered("depends_on_ids"):
                 copy_of[item].depends_on_ids = [(6, 0, [copy_of[other].id for other in item.depends_on_ids
                                                         if other in copy_of])]
-            for item in items.filtered(lambda item: item.send_back_item_id in copy_of):
-                copy_of[item].send_back_item_id = copy_of[item.send_back_item_id]
+            for item in items.filtered("send_back_item_id"):
+                if item.send_back_item_id in copy_of:
+                    copy_of[item].send_back_item_id = copy_of[item.send_back_item_id]
         return copies
 
     def _sales_process_cache_names(self, vals=None):
