@@ -68,6 +68,7 @@ class ResPartnerCreateOpportunities(models.TransientModel):
         leads = self.env["crm.lead"]
         if todo:
             leads = self.env["crm.lead"].create([{
+                "name": _("%(partner)s's opportunity", partner=partner.display_name),
                 "type": "opportunity",
                 "partner_id": partner.id,
                 "team_id": self.team_id.id,
