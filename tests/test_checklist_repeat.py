@@ -156,6 +156,9 @@ class TestAgainOnEachEntry(RepeatCommon):
         self.assertEqual(call.state, "open")
         self.assertTrue(call.activity_id.active)
         self.assertNotEqual(call.activity_id, done_activity)
+        # reopening an open item (over RPC: the button is hidden) gives it no second activity
+        call.with_user(self.user_sales_salesman).action_reopen()
+        self.assertEqual(len(lead.activity_ids.filtered(lambda activity: activity.summary == call.name)), 1)
 
 
 @tagged("post_install", "-at_install")

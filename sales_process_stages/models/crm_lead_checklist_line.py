@@ -385,8 +385,10 @@ class CrmLeadChecklistLine(models.Model):
         """Reopen these done or skipped lines through their rule (``write``): they are to do again,
         due as their items say from now, with a new activity; the steps after them wait again
         (``_wait_again_next_lines``) and start once these are done again."""
+        closed = self.filtered(lambda line: line.state in ("done", "skipped"))
         self.write({"state": "open"})
-        self.filtered(lambda line: line.state == "open").sudo()._start()
+        # (those the write set waiting again, after a step reopened with them, start later)
+        closed.filtered(lambda line: line.state == "open").sudo()._start()
 
     def _send_back(self, reason):
         """One step needs changes: see ``action_send_back``."""
