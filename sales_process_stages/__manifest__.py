@@ -41,6 +41,8 @@
         "wizard/crm_lead_stage_move_views.xml",
         "wizard/crm_lead_transfer_views.xml",
         "wizard/crm_pipeline_template_wizard_views.xml",
+        "wizard/crm_lead_checklist_line_send_back_views.xml",
+        "wizard/res_partner_create_opportunities_views.xml",
         "views/crm_lead_stage_history_views.xml",
         "views/base_automation_views.xml",
         "views/crm_team_sales_process_dashboard_views.xml",

@@ -145,7 +145,8 @@ class CrmLead(models.Model):
 
     def _checklist_enter_stages(self, transitions, stage_rules):
         """Give the leads the checklist of the stage they entered (the lines they do not have
-        yet: re-entering a stage keeps its lines as they were) and schedule an activity for each
+        yet: re-entering a stage keeps its lines as they were, but for the items to do again on each
+        entry, which reopen) and schedule an activity for each
         item's responsible, in batch: ``mail.activity.create`` inserts them 100 a query, and
         the other modules' overrides of it see every one. Several leads at once (a mass move, an
         import) notify nobody by email (``mail_activity_quick_update``, as Odoo's own batch
@@ -182,11 +183,38 @@ class CrmLead(models.Model):
                 rows.append((lead, item, responsibles[key]))
         if rows:
             self._checklist_create_lines(rows, existing, prerequisites, deadlines)
+        # coming back from another stage: the items to do again on each entry, done or skipped, reopen
+        repeated = [
+            (transition.lead.id, item.id) for transition in transitions
+            if transition.old_stage_id and transition.stage_changed
+            for item in items_by_stage[transition.new_stage_id]
+            if item.repeat_on_entry and existing.get((transition.lead.id, item.id), ("",))[0] in ("done", "skipped")
+        ]
+        if repeated:
+            self._checklist_repeat_lines(repeated, prerequisites)
         # (every waiting line: one whose items before were archived or deleted meanwhile waits for nothing)
         waited_item_ids = [item_id for (__, item_id), (state, __) in existing.items() if state == "waiting"]
         if waited_item_ids:
             # re-entering: the lines kept waiting start if what they wait for was done meanwhile
             Line._start_ready_lines({lead_id for lead_id, __ in existing}, waited_item_ids)
+
+    def _checklist_repeat_lines(self, keys, prerequisites):
+        """The lead came back to the stage: the lines of these (lead id, item id), done or skipped, are
+        to do again (``crm.lead.checklist.line._reopen``: a new activity, due from now, the steps after
+        them waiting again), or wait again while an item they wait for is not done."""
+        Line = self.env["crm.lead.checklist.line"].sudo()
+        keys = set(keys)
+        lead_ids, item_ids = {lead_id for lead_id, __ in keys}, {item_id for __, item_id in keys}
+        lines = Line.search([("lead_id", "in", list(lead_ids)), ("item_id", "in", list(item_ids))]).filtered(
+            lambda line: (line.lead_id.id, line.item_id.id) in keys)
+        waited_ids = {item_id for __, item_id in keys for item_id in prerequisites.get(item_id, ())}
+        states = Line._get_item_states(lead_ids, waited_ids) if waited_ids else {}
+        states.update({key: ("open", "") for key in keys})
+        ready = lines.filtered(lambda line: Line._is_ready(line.lead_id.id, line.item_id.id, states, prerequisites))
+        if lines - ready:
+            (lines - ready).write({"state": "waiting"})
+            (lines - ready)._wait_again_next_lines()
+        ready._reopen()
 
     def _checklist_create_lines(self, rows, existing, prerequisites, deadlines):
         """Create the lines of these (lead, item, responsible id) rows: open with their activities,

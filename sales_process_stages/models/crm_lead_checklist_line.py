@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
@@ -71,6 +73,9 @@ class CrmLeadChecklistLine(models.Model):
     file_ids = fields.Many2many(
         "ir.attachment", string="Files", compute="_compute_file_ids", inverse="_inverse_file_ids",
         help="The file the item needs (the signed contract, the photos): attached here, it is on the item.")
+    # "Needs Changes": the earlier step of the stage this step sends the lead back to (its template's)
+    send_back_item_id = fields.Many2one(
+        "crm.stage.checklist.item", string="Sends Back To", related="item_id.send_back_item_id")
     waiting_for = fields.Char(
         "Waits For", compute="_compute_waiting_for",
         help="The items of the lead this waiting item starts after, not done or skipped yet.")
@@ -342,12 +347,78 @@ class CrmLeadChecklistLine(models.Model):
         return {"type": "ir.actions.act_window_close"}
 
     def action_reopen(self):
-        self.write({"state": "open"})
+        """To do again, with a new activity (the steps after it wait again)."""
+        self._reopen()
+        return True
+
+    def action_needs_changes(self):
+        """Open the dialog asking what needs changing before the lead goes back to an earlier step."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Needs Changes"),
+            "res_model": "crm.lead.checklist.line.send.back",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "context": {"default_line_id": self.id},
+            "target": "new",
+        }
+
+    def action_send_back(self, reason):
+        """This step needs changes (rejected, postponed): the step its item sends the lead back to
+        and the done steps after it are reopened, in order, and ``reason`` is posted on the lead.
+
+        Decided by who may complete the step (an approval: its approver only); the steps reopened
+        are the process's consequence (reopening only gives work back: nothing is completed)."""
+        reason = (reason or "").strip() if isinstance(reason, str) else ""
+        if not reason:
+            raise ValidationError(_("Say what needs changing."))
+        for line in self:
+            line._send_back(reason)
         return True
 
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    def _reopen(self):
+        """Reopen these done or skipped lines through their rule (``write``): they are to do again,
+        due as their items say from now, with a new activity; the steps after them wait again
+        (``_wait_again_next_lines``) and start once these are done again."""
+        closed = self.filtered(lambda line: line.state in ("done", "skipped"))
+        self.write({"state": "open"})
+        # (those the write set waiting again, after a step reopened with them, start later)
+        closed.filtered(lambda line: line.state == "open").sudo()._start()
+
+    def _send_back(self, reason):
+        """One step needs changes: see ``action_send_back``."""
+        self.ensure_one()
+        line = self.sudo()
+        target = line.item_id.send_back_item_id
+        if not target.active:
+            raise ValidationError(_("“%(item)s” does not send the lead back to an earlier step.", item=line.name))
+        # the user may edit this line, and decides on it as on completing it
+        self.check_access("write")
+        self._check_completer()
+        lead = line.lead_id
+        if line.state not in ("open", "done") or not lead.active or lead.stage_id != line.stage_id:
+            raise ValidationError(_(
+                "Only an item to do or done in the lead's current stage can need changes: “%(item)s” is not.",
+                item=line.name))
+        lines = line.search([("lead_id", "=", lead.id), ("stage_id", "=", line.stage_id.id)])
+        start = lines.filtered(lambda other: other.item_id == target)[:1]
+        threshold = (start.sequence, start.id) if start else (target.sequence, 0)
+        reopened = lines.filtered(lambda other: other.state == "done" and (other.sequence, other.id) >= threshold)
+        if not reopened:
+            raise ValidationError(_(
+                "Nothing to send back to: “%(target)s” and the items after it are not done.", target=target.name))
+        reopened._reopen()
+        lead.message_post(
+            body=Markup("%s<br/>%s") % (
+                _("“%(item)s” needs changes: %(reason)s", item=line.name, reason=reason),
+                _("Back to “%(target)s”; to do again: %(items)s.", target=target.name,
+                  items=", ".join(f"“{name}”" for name in reopened.mapped("name")))),
+            author_id=self.env.user.partner_id.id, message_type="comment", subtype_xmlid="mail.mt_note")
 
     def _mark_done(self):
         """The lines' activities were marked done (``mail.activity._action_done``, which checked

@@ -204,16 +204,20 @@ class CrmStage(models.Model):
         return res
 
     def copy(self, default=None):
-        """The copies' checklist items wait for the copies of the items the originals wait for."""
+        """The copies' checklist items wait for (and send the lead back to) the copies of the items
+        the originals wait for (and send back to)."""
         copies = super().copy(default)
         for stage, stage_copy in zip(self, copies, strict=True):
             items, item_copies = stage.checklist_item_ids, stage_copy.checklist_item_ids
-            if len(items) != len(item_copies) or not items.depends_on_ids:
+            if len(items) != len(item_copies) or not (items.depends_on_ids or items.send_back_item_id):
                 continue
             copy_of = dict(zip(items, item_copies, strict=True))
             for item in items.filtered("depends_on_ids"):
                 copy_of[item].depends_on_ids = [(6, 0, [copy_of[other].id for other in item.depends_on_ids
                                                         if other in copy_of])]
+            for item in items.filtered("send_back_item_id"):
+                if item.send_back_item_id in copy_of:
+                    copy_of[item].send_back_item_id = copy_of[item.send_back_item_id]
         return copies
 
     def _sales_process_cache_names(self, vals=None):

@@ -65,6 +65,17 @@ class CrmStageChecklistItem(models.Model):
         help="Items of the same stage this item waits for: entering the stage gives the lead the item as "
         "Waiting, with no activity; once every item it waits for is done or skipped, its activity is "
         "scheduled and its due delay counts from then.")
+    # stages that run again: an item to do on each entry, a step that sends the lead back
+    repeat_on_entry = fields.Boolean(
+        "Again on Each Entry",
+        help="Each time the lead comes back to the stage, this item is to do again, with a new activity (done "
+        "or skipped, it reopens; the steps waiting for it wait again). The stage's other items keep their "
+        "state.")
+    send_back_item_id = fields.Many2one(
+        "crm.stage.checklist.item", string="Sends Back To", ondelete="set null", copy=False,
+        domain="[('stage_id', '=', stage_id), ('id', '!=', id)]",
+        help="An earlier item of the same stage: when this step is rejected or needs changes (\"Needs "
+        "Changes\" on the lead's item), that item and the done items after it are reopened, in order.")
 
     _sql_constraints = [
         ("due_offset_positive", "CHECK(due_offset >= 0)", "The due offset of a checklist item cannot be negative."),
@@ -148,6 +159,20 @@ class CrmStageChecklistItem(models.Model):
                 raise ValidationError(_(
                     "Checklist items cannot wait for each other in a circle: %(cycle)s.",
                     cycle=" → ".join(cycle.mapped("name") + cycle[:1].mapped("name"))))
+
+    @api.constrains("send_back_item_id", "stage_id")
+    def _check_send_back_item_id(self):
+        """A step sends the lead back to an earlier item of its own stage."""
+        pointing = self | self.search([("send_back_item_id", "in", self.ids)])
+        for item in pointing:
+            target = item.send_back_item_id
+            if target and (target.stage_id != item.stage_id
+                           or (target.sequence, target.id) >= (item.sequence, item.id)):
+                raise ValidationError(_(
+                    "Checklist item “%(item)s” can only send the lead back to an earlier item of its own stage "
+                    "“%(stage)s”, not to “%(target)s” (%(target_stage)s).",
+                    item=item.name, stage=item.stage_id.name, target=target.name,
+                    target_stage=target.stage_id.name))
 
     def _get_depends_on_cycle(self):
         """The items of a circle of waits through this item (in order, starting with it), or no item."""
