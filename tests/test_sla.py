@@ -250,6 +250,20 @@ class TestSlaActivitiesAndHolds(SlaCommon):
                                    user_id=self.user_sales_salesman.id)
         self.assertEqual(lead.sla_deadline, MON_16_NY)
 
+    def test_checklist_activity_is_no_planned_next_step(self):
+        """A checklist item's activity is the process's work, not a next step the rep planned: it
+        does not move the deadline of a stage whose clock waits for planned activities (one
+        definition with the stages that require a planned activity to enter)."""
+        self.env["crm.stage.checklist.item"].create({
+            "stage_id": self.stage_proposition.id, "name": "Send the offer", "due_offset": 10,
+            "due_offset_unit": "days",
+        })
+        with self.mock_datetime_and_now(FRI_16_NY):
+            lead = self._create_lead(stage_id=self.stage_proposition.id)
+        self.assertTrue(lead.checklist_line_ids.activity_id, "the item has its activity, due in 10 days")
+        self.assertEqual(lead.sla_deadline, FRI_16_NY + timedelta(hours=48))
+        self.assertEqual(lead._get_planned_next_activity_leads(lead), set())
+
     def test_hold(self):
         """On hold: the clock stops, the card says so; it restarts by itself on the date and the
         deadline moves by the time on hold; holds are in the history."""

@@ -247,6 +247,23 @@ class CrmLead(models.Model):
         return None
 
     # ------------------------------------------------------------
+    # PLANNED NEXT ACTIVITY
+    # ------------------------------------------------------------
+
+    def _get_planned_next_activity_domain(self):
+        """The one definition of a lead's planned next activity, read by the stages that require one
+        to enter (``crm_lead_entry_requirements.py``) and by the SLAs that wait for one
+        (``crm_lead_sla.py``): an activity of the lead the rep planned, that is neither a checklist
+        item's activity (the process's work, not a next step) nor an escalation of the SLA."""
+        checklist_activities = self.env["crm.lead.checklist.line"].sudo()._search(
+            [("lead_id", "in", self.ids), ("activity_id", "!=", False)])
+        return [
+            ("res_model", "=", self._name), ("res_id", "in", self.ids),
+            ("activity_type_id", "not in", list(self.env["crm.stage"]._get_sla_escalation_type_ids())),
+            ("id", "not in", checklist_activities.subselect("activity_id")),
+        ]
+
+    # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 

@@ -223,20 +223,15 @@ class CrmLead(models.Model):
         }
 
     def _get_planned_next_activity_leads(self, leads):
-        """Ids of the leads with a next activity the rep planned: due today or later, not a
-        checklist item's activity nor an SLA escalation (one query for the batch)."""
+        """Ids of the leads with a planned next activity (``_get_planned_next_activity_domain``) due
+        today or later (one query for the batch)."""
         leads = self.browse([lead.id for lead in leads])
-        today = fields.Date.context_today(self)
-        activities = leads.activity_ids.filtered(lambda activity: activity.date_deadline >= today)
-        if not activities:
+        if not leads:
             return set()
-        checklist_activity_ids = set(self.env["crm.lead.checklist.line"].sudo().search_fetch(
-            [("activity_id", "in", activities.ids)], ["activity_id"]).activity_id.ids)
-        escalation_type_ids = self.env["crm.stage"]._get_sla_escalation_type_ids()
-        return {
-            activity.res_id for activity in activities
-            if activity.id not in checklist_activity_ids and activity.activity_type_id.id not in escalation_type_ids
-        }
+        activities = self.env["mail.activity"].sudo().search_fetch(
+            [*leads._get_planned_next_activity_domain(),
+             ("date_deadline", ">=", fields.Date.context_today(self))], ["res_id"])
+        return set(activities.mapped("res_id"))
 
     def _is_stage_value_missing(self, name, vals):
         """Whether field ``name`` is empty once ``vals`` are written: zero, empty and false are

@@ -304,12 +304,8 @@ class CrmLead(models.Model):
         ]
         if not lead_ids:
             return {}
-        # escalations of the SLA itself are no planned next step
-        escalation_types = self.env["crm.stage"]._get_sla_escalation_type_ids()
         return dict(self.env["mail.activity"].sudo()._read_group(
-            [("res_model", "=", self._name), ("res_id", "in", lead_ids),
-             ("activity_type_id", "not in", list(escalation_types))],
-            ["res_id"], ["date_deadline:max"]))
+            self.browse(lead_ids)._get_planned_next_activity_domain(), ["res_id"], ["date_deadline:max"]))
 
     def _sla_recompute(self, reset=False, sync=True):
         """Compute and store the SLA of the leads, in batch: deadline, due soon date, state,
