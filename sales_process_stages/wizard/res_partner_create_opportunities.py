@@ -18,7 +18,7 @@ class ResPartnerCreateOpportunities(models.TransientModel):
         default=lambda self: self.env.user.sale_team_id)
     team_own_stages_only = fields.Boolean(related="team_id.own_stages_only")
     stage_id = fields.Many2one(
-        "crm.stage", string="Stage", compute="_compute_stage_id", store=True, readonly=False, required=True,
+        "crm.stage", compute="_compute_stage_id", store=True, readonly=False, required=True,
         precompute=True,
         domain="[('is_won', '=', False),"
         " ('team_id', 'in', [team_id] if team_own_stages_only else [team_id, False])]",
