@@ -616,6 +616,9 @@ class TestWelcomeMigration(AutomationCommon):
                         "last_run": T0 - timedelta(hours=2)})
         rules["insurance"].trg_date_range = 1
         rules["b2b"].last_run = False
+        # the won stages as 18.0.1.4.0 seeded them (before crm's shared Won); the SaaS one moved
+        pv_won, saas_won = self.env.ref(f"{MODULE}.crm_stage_pv_won"), self.env.ref(f"{MODULE}.crm_stage_saas_won")
+        pv_won.sequence, saas_won.sequence = 50, 65
         cron = self.env.ref("base_automation.ir_cron_data_base_automation_check")
         self.assertEqual(cron.interval_number, 240, "a zero delay: Odoo's scheduled action every 4 hours")
         # won before the upgrade, not welcomed yet: the scheduled action would have at its next run
@@ -638,6 +641,7 @@ class TestWelcomeMigration(AutomationCommon):
         self.assertEqual((rules["insurance"].trigger, rules["insurance"].trg_date_range), ("on_time", 1),
                          "a rule the consultant changed is left alone")
         self.assertEqual(cron.interval_number, 6, "Odoo's scheduled action at a tenth of the smallest delay")
+        self.assertEqual((pv_won.sequence, saas_won.sequence), (100, 65), "after crm's shared stages, unless moved")
         # at once now; running the migration again changes nothing
         lead = self._win(self.templates["saas"], self.customer_he)
         saas_welcome = self.env.ref(f"{MODULE}.mail_template_saas_welcome")

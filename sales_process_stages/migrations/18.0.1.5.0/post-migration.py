@@ -4,7 +4,11 @@ scheduled action of the automation rules every 4 hours (``base.automation._get_c
 every time-based rule of the database ran up to 4 hours late. The rules are ``noupdate``: each is
 made a rule "Stage is set to" its won stage, once per lead, as ``data/base_automation_data.xml``
 now seeds it, only where the consultant left its trigger as seeded. Leads won since the rule last
-ran get their welcome now, as the scheduled action would have sent it at its next run."""
+ran get their welcome now, as the scheduled action would have sent it at its next run.
+
+The won stages of the PV, insurance and SaaS pipelines come after every stage crm shares between
+pipelines (sequence 100, as the B2B one), where left at their seeded sequence: a search for the
+database's first won stage finds crm's shared one, which every pipeline may use."""
 from odoo import SUPERUSER_ID, api, fields
 
 MODULE = "sales_process_stages"
@@ -15,6 +19,10 @@ WELCOMES = {
     "base_automation_saas_won_welcome": "crm_stage_saas_won",
     "base_automation_b2b_won_welcome": "crm_stage_b2b_won",
 }
+
+# the won stages seeded before every shared stage: their sequence then
+WON_STAGE_SEQUENCES = {"crm_stage_pv_won": 50, "crm_stage_insurance_won": 50, "crm_stage_saas_won": 60}
+WON_STAGE_SEQUENCE = 100
 
 
 def _as_seeded(rule, stage, date_closed):
@@ -48,3 +56,7 @@ def migrate(cr, version):
             "filter_pre_domain": str([("stage_history_ids", "not any", [("stage_id", "=", stage.id)])]),
             "filter_domain": str([("stage_id", "=", stage.id)]),
         })
+    for stage_xmlid, sequence in WON_STAGE_SEQUENCES.items():
+        stage = env.ref(f"{MODULE}.{stage_xmlid}", raise_if_not_found=False)
+        if stage and stage.sequence == sequence:
+            stage.sequence = WON_STAGE_SEQUENCE
