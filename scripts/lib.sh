@@ -309,3 +309,84 @@ EOF
     || { echo "[wheel] $MODULE is not installed in $db (log: $logdir/wheel_odoo.log)" >&2; return 1; }
   echo "[wheel] installed from the wheel, log clean" >&2
 )
+
+# odoo_test_file_run DB FILE LOG [ADDONS_PATH]: runs one test file of an Odoo module with
+# `odoo-bin --test-file` on the installed database DB (no install, no update: the full
+# registry of what DB has installed, and the file's at_install and post_install tests alike),
+# HTTP on a free port for its tours. Returns Odoo's exit status.
+odoo_test_file_run() {
+  local db=$1 file=$2 log=$3 addons_path=${4:-$ADDONS_PATH} rc=0
+  timeout --foreground --kill-after=30 "${ODOO_TEST_FILE_TIMEOUT:-10m}" \
+    "$PY" "$ODOO_BIN" --addons-path="$addons_path" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
+    -d "$db" --test-file="$file" --http-interface=127.0.0.1 --http-port="$(free_port)" \
+    --max-cron-threads=0 --workers=0 --stop-after-init --log-level=info >"$log" 2>&1 || rc=$?
+  return "$rc"
+}
+
+# odoo_test_file_outcome LOG RC MODULE: what a run of odoo_test_file_run did, from its log and
+# exit status, on stdout: a line "ran N" (the tests of MODULE started), then one line per
+# test that did not pass: "FAIL <test>", "ERROR <test>", "SKIP <test>", and "CRASH <why>"
+# when Odoo did not run the file to its end (exit status, timeout, no test, an error logged
+# outside the tests' own reports).
+odoo_test_file_outcome() {
+  local log=$1 rc=$2 mod=$3 ts='^[0-9-]+ [0-9:,]+ [0-9]+' ran
+  ran=$(grep -cE "$ts INFO [^ ]+ odoo\.addons\.$mod\.tests\.[A-Za-z0-9_.]+: Starting " "$log") || true
+  echo "ran $ran"
+  # the tests' own reports: "... ERROR db odoo.addons.crm.tests.test_x: FAIL: TestX.test_y"
+  grep -E "$ts (ERROR|CRITICAL) [^ ]+ [^ ]+: (FAIL|ERROR): " "$log" \
+    | sed -E 's/^([^ ]+ ){6}(FAIL|ERROR): (.*[^ ]) *$/\2 \3/' | sort -u || true
+  grep -E "$ts INFO [^ ]+ [^ ]+: skipped " "$log" | sed -E 's/^([^ ]+ ){6}skipped (.*[^ ]) : .*/SKIP \2/' | sort -u || true
+  if ((rc == 124 || rc == 137)); then echo "CRASH timed out"
+  elif ((ran == 0)); then echo "CRASH no test of $mod ran (exit $rc)"
+  elif ! grep -qE "$ts (ERROR|CRITICAL) [^ ]+ [^ ]+: (FAIL|ERROR): " "$log"; then
+    # no test failed: then neither may Odoo's exit status nor any other error line
+    ((rc == 0)) || echo "CRASH exit status $rc"
+    grep -E "$ts (ERROR|CRITICAL) " "$log" | grep -vE "at least one error occurred in a test" \
+      | sed -E 's/^([^ ]+ ){3}/CRASH /' | head -n 5 || true
+  fi
+}
+
+# odoo_test_files DB BASE_DB LOGDIR FILE...: Odoo's own test files beside the addon, in the
+# full registry. Each FILE (a test file of an Odoo module) runs with odoo_test_file_run on DB
+# (the addon installed). A file where a test fails, errs or is skipped runs again on BASE_DB
+# (the same modules without the addon), created by the function `make_base_db BASE_DB` the
+# caller defines, the first time one is needed: a test that does not pass only with the
+# addon fails the phase; one that does not pass without it either is Odoo's, reported and
+# let through. Prints one line per file; logs in LOGDIR.
+odoo_test_files() {
+  local db=$1 base_db=$2 logdir=$3 file mod name rc out base_out bad base_made="" failed=0 total=0 n
+  shift 3
+  mkdir -p "$logdir"
+  for file in "$@"; do
+    mod=$(sed -E 's#.*/([^/]+)/tests/[^/]+$#\1#' <<<"$file")
+    name="${mod}__$(basename "$file" .py)"
+    rc=0; odoo_test_file_run "$db" "$file" "$logdir/$name.log" || rc=$?
+    out=$(odoo_test_file_outcome "$logdir/$name.log" "$rc" "$mod")
+    n=$(head -n 1 <<<"$out" | cut -d' ' -f2); total=$((total + n))
+    bad=$(tail -n +2 <<<"$out")
+    if [[ -z $bad ]]; then
+      printf '[test] %-58s %4s tests, passed\n' "$mod/tests/$(basename "$file")" "$n" >&2
+      continue
+    fi
+    if [[ -z $base_made ]]; then
+      echo "[test] $mod/tests/$(basename "$file"): not all passed; building $base_db (without the addon) to compare" >&2
+      make_base_db "$base_db" || { echo "[test] could not create $base_db" >&2; return 1; }
+      base_made=1
+    fi
+    rc=0; odoo_test_file_run "$base_db" "$file" "$logdir/${name}__without_addon.log" "$ODOO_SRC/addons,$ODOO_SRC/odoo/addons" || rc=$?
+    base_out=$(odoo_test_file_outcome "$logdir/${name}__without_addon.log" "$rc" "$mod" | tail -n +2)
+    # the problems with the addon that Odoo does not have without it
+    local only
+    only=$(comm -23 <(sort -u <<<"$bad") <(sort -u <<<"$base_out"))
+    if [[ -n $only ]]; then
+      printf '[test] %-58s %4s tests, FAILED only with the addon (log: %s):\n%s\n' "$mod/tests/$(basename "$file")" "$n" \
+        "$logdir/$name.log" "$(sed 's/^/    /' <<<"$only")" >&2
+      failed=1
+    else
+      printf '[test] %-58s %4s tests, passed but for what fails without the addon too:\n%s\n' \
+        "$mod/tests/$(basename "$file")" "$n" "$(sed 's/^/    /' <<<"$bad")" >&2
+    fi
+  done
+  echo "[test] $# test files, $total tests" >&2
+  return "$failed"
+}
