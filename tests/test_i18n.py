@@ -56,7 +56,7 @@ class TestTranslations(TestSalesProcessCommon):
         """Lines made while only English was installed read in Polish once Polish is installed (the
         usual order: the addon first, the language later); activities are titled in the assignee's language."""
         pv_team = self.env.ref("sales_process_stages.crm_team_pipeline_pv")
-        first = self.env["crm.stage"].search([("team_id", "=", pv_team.id)], order="sequence", limit=1)
+        first = self.env["crm.stage"].search([("team_id", "=", pv_team.id)], order="sequence, id", limit=1)
         lead = self.env["crm.lead"].create({"name": "Roof", "type": "opportunity", "team_id": pv_team.id,
                                             "stage_id": first.id, "user_id": self.user_sales_salesman.id})
         line = lead.checklist_line_ids[:1]
