@@ -705,9 +705,9 @@ class CrmLead(models.Model):
             for lead in batch:
                 leader = lead.team_id.user_id
                 lead.message_post(
-                    body=_("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
+                    body=self.env._("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
                            "salesperson: %(user)s.", leader=leader.name, stage=lead.stage_id.name,
-                           deadline=lead.sla_deadline, user=lead.user_id.name or _("nobody")),
+                           deadline=lead.sla_deadline, user=lead.user_id.name or self.env._("nobody")),
                     partner_ids=leader.partner_id.ids, message_type="comment", subtype_xmlid="mail.mt_note")
 
         process_or_skip(leads.filtered("team_id.user_id"), notify, "SLA sweep, team leaders notified")
