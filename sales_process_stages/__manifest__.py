@@ -3,7 +3,7 @@
     "name": "Sales Process Stages",
     "summary": "Turn the CRM pipeline into a managed sales process: stage "
     "checklists, entry requirements, SLA timers, loss reasons, industry pipelines",
-    "version": "18.0.1.5.0",
+    "version": "18.0.1.4.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "sales_process_stages developers",

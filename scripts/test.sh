@@ -10,9 +10,6 @@
 #   CRM_TEST_TAGS=/crm:TestLeadAssignPerf make test
 #                                            another --test-tags for the crm suite (default /crm)
 #   CRM_TESTS_TIMEOUT=30m make test          time limit of the crm suite (default 45m)
-#   ODOO_TEST_FILES=0 make test              skip Odoo's test files in the full registry
-#   ODOO_TEST_FILES="crm/tests/test_crm_pls.py ..." make test
-#                                            only these test files (paths under Odoo's addons/)
 #   KEEP_DB=1 make test                      keep the throwaway databases (for debugging)
 set -euo pipefail
 SECONDS=0
@@ -24,8 +21,6 @@ printf '%s<== setup: %ss%s\n' "$BOLD" $((SECONDS - _t0)) "$OFF" >&2
 
 DB="sps_test_$(date +%Y%m%d_%H%M%S)_$$"
 CRM_DB="${DB}_crm"
-FILES_DB="${DB}_files"
-PLAIN_DB="${DB}_plain"
 WHEEL_DB="${DB}_wheel"
 LOGDIR="$ROOT/var/log/$DB"
 mkdir -p "$LOGDIR"
@@ -39,13 +34,11 @@ cleanup() {
     wait "$server_pid" 2>/dev/null || true
   fi
   if [[ -n ${KEEP_DB:-} ]]; then
-    echo "[test] KEEP_DB set: databases $DB, $CRM_DB, $FILES_DB, $PLAIN_DB and $WHEEL_DB (if created) kept" >&2
+    echo "[test] KEEP_DB set: databases $DB, $CRM_DB and $WHEEL_DB (if created) kept" >&2
   else
     drop_db "$DB" || echo "[test] could not drop database $DB" >&2
     drop_db "$CRM_DB" || echo "[test] could not drop database $CRM_DB" >&2
     drop_db "$WHEEL_DB" || echo "[test] could not drop database $WHEEL_DB" >&2
-    drop_db "$FILES_DB" || echo "[test] could not drop database $FILES_DB" >&2
-    drop_db "$PLAIN_DB" || echo "[test] could not drop database $PLAIN_DB" >&2
   fi
   phases_report
   if ((rc == 0)); then
@@ -118,41 +111,6 @@ timeout --foreground --kill-after=60 "${CRM_TESTS_TIMEOUT:-45m}" \
   --http-interface=127.0.0.1 --http-port="$(free_port)" --max-cron-threads=0 --workers=0 \
   --stop-after-init --log-level=info >"$crm_log" 2>&1 || crm_rc=$?
 odoo_tests_check "$crm_log" "$crm_rc" crm || exit 1
-
-# --- Odoo's own test files, in the full registry ---------------------------------------
-# The crm phase runs crm's at_install tests before the addon is loaded: they say nothing of
-# crm beside the addon. Here each test file of the modules the addon extends (crm,
-# base_automation and its test module, resource and its test module, mail's on activities,
-# messages and partners) runs with `odoo-bin --test-file` on a database where they and the
-# addon are installed (no demo data): every test of the file, at_install ones too, with every
-# module loaded. A file where a test does not pass runs again on a database with the same
-# modules and not the addon (built then, once): a test may not fail only with the addon.
-if [[ ${ODOO_TEST_FILES:-1} != 0 ]]; then
-  phase "Odoo test files in full registry"
-  odoo_test_modules="crm,$MODULE,test_base_automation,test_resource"
-  if [[ ${ODOO_TEST_FILES:-1} == 1 ]]; then
-    odoo_test_files_list=("$ODOO_SRC"/addons/{crm,base_automation,test_base_automation,resource,test_resource}/tests/test_*.py
-      "$ODOO_SRC"/addons/mail/tests/{test_mail_activity,test_mail_message,test_res_partner}.py)
-  else
-    read -r -a odoo_test_files_list <<<"$ODOO_TEST_FILES"
-    odoo_test_files_list=("${odoo_test_files_list[@]/#/$ODOO_SRC/addons/}")
-  fi
-  make_base_db() {
-    "$PY" "$ODOO_BIN" --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons" --db_host="$PGHOST" --db_port="$PGPORT" \
-      --db_user="$PGUSER" -d "$1" -i "crm,base_automation,mail,resource,test_base_automation,test_resource" \
-      --without-demo=all --stop-after-init --log-level=warn >"$LOGDIR/odoo_files_install_without_addon.log" 2>&1
-  }
-  echo "[test] database $FILES_DB: $odoo_test_modules, no demo data" >&2
-  if ! "$PY" "$ODOO_BIN" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
-      -d "$FILES_DB" -i "$odoo_test_modules" --without-demo=all --stop-after-init --log-level=info \
-      >"$LOGDIR/odoo_files_install.log" 2>&1; then
-    tail -n 40 "$LOGDIR/odoo_files_install.log" >&2
-    echo "[test] installing $odoo_test_modules failed (log: $LOGDIR/odoo_files_install.log)" >&2
-    exit 1
-  fi
-  check_odoo_log "$LOGDIR/odoo_files_install.log"
-  odoo_test_files "$FILES_DB" "$PLAIN_DB" "$LOGDIR/odoo_files" "${odoo_test_files_list[@]}" || exit 1
-fi
 
 # --- smoke: the server, started as `make run` starts it, answers ------------------
 phase "smoke: HTTP server"

@@ -3,7 +3,6 @@ made from it; the rules of the seeded pipelines (a welcome email when won, satis
 insurance renewal, a re-contact of leads lost as not interested or bad timing) fire once, at their
 time, in the customer's language, and nowhere else; the uninstall hook removes the rules that use the
 addon's fields; only administrators edit rules."""
-import importlib.util
 import json
 import re
 from datetime import datetime, timedelta
@@ -13,33 +12,30 @@ import polib
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError
 from odoo.tests import Form, HttpCase, tagged
 
-import odoo.addons.sales_process_stages as addon
 from odoo.addons.base_automation.models.base_automation import TIME_TRIGGERS
 from odoo.addons.mail.tests.common import MailCase
 from odoo.addons.sales_process_stages.hooks import uninstall_hook
 
 from .test_pipelines import MODULE, PipelineCommon
 
-WELCOME_MIGRATION = Path(addon.__file__).parent / "migrations" / "18.0.1.5.0" / "post-migration.py"
 I18N = Path(__file__).resolve().parents[1] / "sales_process_stages" / "i18n"
 T0 = datetime(2025, 3, 3, 9, 0)
 NOT_INTERESTED, BAD_TIMING = f"{MODULE}.lost_reason_not_interested", f"{MODULE}.lost_reason_bad_timing"
-# each seeded rule: (pipeline, xml id, trigger, date field, delay, delay unit); the welcome emails at
-# the win (a rule "Stage is set to" the won stage), the others by time, none with a zero delay
+# each seeded rule: (pipeline, xml id, trigger, date field, delay, delay unit)
 SEEDED = [
-    ("pv", "pv_won_welcome", "on_stage_set", None, 0, False),
+    ("pv", "pv_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("pv", "pv_won_survey", "on_time", "date_closed", 30, "day"),
     ("pv", "pv_lost_recontact", "on_time", "date_closed", 180, "day"),
-    ("insurance", "insurance_won_welcome", "on_stage_set", None, 0, False),
+    ("insurance", "insurance_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("insurance", "insurance_won_renewal", "on_time", "date_closed", 11, "month"),
     ("insurance", "insurance_lost_recontact", "on_time", "date_closed", 180, "day"),
-    ("saas", "saas_won_welcome", "on_stage_set", None, 0, False),
+    ("saas", "saas_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("saas", "saas_won_nps", "on_time", "date_closed", 90, "day"),
     ("saas", "saas_lost_recontact", "on_time", "date_closed", 180, "day"),
-    ("b2b", "b2b_won_welcome", "on_stage_set", None, 0, False),
+    ("b2b", "b2b_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("b2b", "b2b_lost_recontact", "on_time", "date_closed", 180, "day"),
 ]
 
@@ -153,28 +149,15 @@ class TestSeededAutomations(AutomationCommon):
                 if xmlid.endswith("welcome"):
                     self.assertEqual(rule.action_server_ids.template_id,
                                      self.env.ref(f"{MODULE}.mail_template_{key}_welcome"))
-                    self.assertEqual((rule.trg_field_ref, rule.trigger_field_ids.name), (won.id, "stage_id"))
-                    self.assertEqual(rule.filter_pre_domain,
-                                     f"[('stage_history_ids', 'not any', [('stage_id', '=', {won.id})])]")
-                else:
-                    self.assertGreater(rule.trg_date_range, 0, "no zero delay on a time trigger")
                 if xmlid.endswith("recontact"):
                     reasons = [self.env.ref(NOT_INTERESTED).id, self.env.ref(BAD_TIMING).id]
                     self.assertEqual(rule.filter_domain, str([
                         ("active", "=", False), ("team_id", "=", team.id), ("lost_reason_id", "in", reasons)]))
         cron = self.env.ref("base_automation.ir_cron_data_base_automation_check")
         self.assertTrue(cron.active, "time-based rules exist: Odoo's scheduled action runs them")
-        self.assertEqual(
+        self.assertFalse(
             self.Automation.search([("model_name", "=", "crm.lead"), ("trigger", "not in", TIME_TRIGGERS)]),
-            self.Automation.browse([self._rule(xmlid).id for _k, xmlid, *_r in SEEDED if xmlid.endswith("welcome")]),
-            "the welcome emails only are sent at once")
-        # the seeded rules leave Odoo's scheduled action its frequency: a tenth of the smallest delay
-        # of the time-based rules (a zero one made it fall back to every 4 hours)
-        self.Automation.create({
-            "name": "Within the hour", "model_id": self.lead_model.id, "trigger": "on_time",
-            "trg_date_id": self.env["ir.model.fields"]._get("crm.lead", "date_closed").id,
-            "trg_date_range": 1, "trg_date_range_type": "hour"})
-        self.assertEqual((cron.interval_number, cron.interval_type), (6, "minutes"))
+            "no seeded rule makes base_automation look up the rules on every write of a lead")
 
     def test_seeded_rules_are_data_users_edit(self):
         """noupdate and forcecreate False, as the pipelines: an upgrade keeps a consultant's edits and
@@ -191,18 +174,20 @@ class TestSeededAutomations(AutomationCommon):
         source = (Path(__file__).resolve().parents[1] / MODULE / "data" / "base_automation_data.xml").read_text()
         self.assertEqual(source.count("<record "), source.count('forcecreate="False"'))
 
-    def test_welcome_email_at_the_win_from_the_salesperson_in_the_customer_language(self):
+    def test_welcome_email_when_won_from_the_salesperson_in_the_customer_language(self):
         cases = [("pv", self.customer_pl, "pl"), ("insurance", self.customer_ru, "ru"),
                  ("saas", self.customer_he, "he"), ("b2b", self.customer, None)]
         with self.mock_datetime_and_now(T0):
             leads = {key: self._win(self.templates[key], partner) for key, partner, _lang in cases}
         templates = {key: self.env.ref(f"{MODULE}.mail_template_{key}_welcome") for key in leads}
+        self.assertFalse(any(self._messages(leads[key], templates[key], lang) for key, _p, lang in cases),
+                         "sent by Odoo's scheduled action of the automation rules")
+        self._run_time_rules(T0 + timedelta(minutes=30))
         for key, partner, lang in cases:
             with self.subTest(pipeline=key, lang=lang):
                 lead, template = leads[key], templates[key]
                 messages = self._messages(lead, template, lang)
-                self.assertEqual(len(messages), 1, "one welcome email, at the win (in its transaction)")
-                self.assertEqual(messages.date, T0, "at the win")
+                self.assertEqual(len(messages), 1, "one welcome email")
                 self.assertEqual(messages.author_id, self.salesman.partner_id, "from the salesperson")
                 self.assertEqual(messages.subtype_id, self.env.ref("mail.mt_comment"), "a message, not a note")
                 self.assertIn(partner, messages.partner_ids, "to the customer")
@@ -210,45 +195,14 @@ class TestSeededAutomations(AutomationCommon):
                     lambda n: n.notification_type == "email").res_partner_id, "by email")
                 self.assertIn(self._paragraph(template, lang), messages.body)
                 self.assertIn(partner.name, messages.body)
-        # saving the leads again, Odoo's scheduled action: nothing more
+        # saving the leads again, the next runs: nothing more
         with self.mock_datetime_and_now(T0 + timedelta(hours=1)):
             for lead in leads.values():
                 lead.write({"description": "Installation booked"})
-        self._run_time_rules(T0 + timedelta(minutes=30))
         self._run_time_rules(T0 + timedelta(hours=5))
         self._run_time_rules(T0 + timedelta(days=2))
         for key, _partner, lang in cases:
             self.assertEqual(len(self._messages(leads[key], templates[key], lang)), 1, key)
-
-    def test_welcome_email_once_per_lead(self):
-        """A lead lost while open, restored and won is welcomed at its win; one won before is not
-        welcomed again, whether lost and restored, or reopened and won again."""
-        team, template = self.templates["pv"], self.env.ref(f"{MODULE}.mail_template_pv_welcome")
-        won_stage = self._stages(team).filtered("is_won")
-        stage = team.won_from_stage_ids[:1]
-        names = [name for name in stage.required_field_ids.mapped("name") if name != "partner_id"]
-        lost = self._lead(team, self.customer_pl, stage, **self._values(names))
-        lost.with_user(self.salesman).action_set_lost(lost_reason_id=self.env.ref(BAD_TIMING).id, lost_note="Later")
-        lost.with_user(self.salesman).action_unarchive()
-        self.assertEqual(lost.stage_id, stage)
-        self.assertFalse(self._messages(lost, template, "pl"), "not won yet")
-        self._complete_items(lost)
-        lost.with_user(self.salesman).action_set_won()
-        self.assertEqual(len(self._messages(lost, template, "pl")), 1, "welcomed at its win")
-        # won, lost, restored (in the won stage it was lost in)
-        lost.with_user(self.salesman).action_set_lost(lost_reason_id=self.env.ref(BAD_TIMING).id,
-                                                      lost_note="Cancelled")
-        lost.with_user(self.salesman).action_unarchive()
-        self.assertEqual(lost.stage_id, won_stage)
-        # reopened (a sales manager's forced move back), won again
-        self.env["crm.lead.stage.move"].with_user(self.manager).create({
-            "lead_id": lost.id, "stage_id": stage.id, "force_reason": "The customer wants another offer",
-        }).action_force()
-        self.assertEqual(lost.stage_id, stage)
-        self._complete_items(lost)
-        lost.with_user(self.salesman).action_set_won()
-        self.assertEqual(lost.stage_id, won_stage)
-        self.assertEqual(len(self._messages(lost, template, "pl")), 1, "not welcomed again")
 
     def _paragraph(self, template, lang):
         """A sentence of the template's body (its second paragraph), translated into ``lang``."""
@@ -447,23 +401,16 @@ class TestStageAutomations(AutomationCommon):
             {**timed, "name": "Odoo's fields only", "trg_date_id": date_closed.id,
              "filter_domain": "[('stage_id.is_won', '=', True), ('user_id', '=', uid)]"},
             {**timed, "name": "Broken domain", "trg_date_id": date_closed.id, "filter_domain": "[('sla_state'"},
-            # a rule on a write of Odoo's fields: crm.lead stays patched in the registry when the hook
-            # deletes the others (the seeded welcome emails too), and after the test's rollback
-            {**common, "name": "On a new salesperson", "trigger": "on_create_or_write",
-             "trigger_field_ids": [Command.set(field("crm.lead", "user_id").ids)]},
         ])
         seeded = self.Automation.search([("id", "in", [self._rule(xmlid).id for _k, xmlid, *_r in SEEDED])])
         self.assertEqual(len(seeded), len(SEEDED))
         # a rule on a write patches crm.lead in the registry: unpatch it before the rollback
         self.addCleanup(lambda: doomed.exists().unlink())
-        welcomes = seeded.filtered(lambda rule: rule.trigger == "on_stage_set")
-        self.assertEqual(len(welcomes), 4)
         uninstall_hook(self.env)
         self.assertFalse(doomed.exists())
         self.assertEqual(kept.exists(), kept, "rules using Odoo's fields only stay")
-        self.assertFalse(welcomes.exists(), "the welcome emails read the lead's stays (once per lead)")
-        self.assertEqual(seeded.exists(), seeded - welcomes, "the other seeded rules use Odoo's fields: the "
-                         "uninstall deletes them with the addon's data")
+        self.assertEqual(seeded.exists(), seeded, "the seeded rules use Odoo's fields: the uninstall deletes them "
+                         "with the addon's data")
 
 
 @tagged("post_install", "-at_install", "sps_automations")
@@ -523,130 +470,3 @@ class TestAutomationRightsRpc(HttpCase):
                 }), headers={"Content-Type": "application/json"})
                 self.assertEqual(response.json()["error"]["data"]["name"], "odoo.exceptions.AccessError")
         self.assertTrue(rule.active)
-
-
-@tagged("post_install", "-at_install", "sps_automations")
-class TestRuleActionsRun(AutomationCommon, HttpCase):
-    """The seeded rules' actions run from their rule: when it fires, for whoever makes it fire; by
-    hand, only an administrator runs one, on what the rule accepts."""
-
-    def _rpc(self, model, method, args, kwargs=None):
-        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        }), headers={"Content-Type": "application/json"})
-        payload = response.json()
-        if "error" in payload:
-            return None, (payload["error"]["data"]["name"], payload["error"]["data"]["message"])
-        return payload["result"], None
-
-    def _won_from_stage_lead(self, team, partner):
-        stage = team.won_from_stage_ids[:1]
-        names = [name for name in stage.required_field_ids.mapped("name") if name != "partner_id"]
-        lead = self._lead(team, partner, stage, **self._values(names))
-        self._complete_items(lead)
-        return lead
-
-    def test_salesman_over_rpc(self):
-        team, template = self.templates["pv"], self.env.ref(f"{MODULE}.mail_template_pv_welcome")
-        welcome = self.env.ref(f"{MODULE}.ir_actions_server_pv_won_welcome")
-        lead = self._won_from_stage_lead(team, self.customer_pl)
-        self.authenticate(self.salesman.login, self.salesman.login)
-        active = {"active_model": "crm.lead", "active_id": lead.id, "active_ids": lead.ids}
-        # base_automation's own context keys are anyone's to send: they change nothing
-        for extra in ({}, {"__action_done": {}}, {"__action_feedback": True}, {"onchange_self": lead.id}):
-            with self.subTest(context=extra):
-                __, error = self._rpc("ir.actions.server", "run", [welcome.ids], {"context": {**active, **extra}})
-                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError", error)
-                self.assertIn("cannot be run by hand", error[1])
-        for _key, xmlid, *_rest in SEEDED:
-            with self.subTest(action=xmlid):
-                action = self.env.ref(f"{MODULE}.ir_actions_server_{xmlid}")
-                __, error = self._rpc("ir.actions.server", "run", [action.ids], {"context": active})
-                self.assertEqual(error and error[0], "odoo.exceptions.ValidationError", error)
-        self.assertFalse(self._messages(lead, template, "pl"), "no welcome to the customer of a lead not won")
-        self.assertFalse(self._activities(lead, "mail_activity_type_recontact"))
-        # he wins the lead: the rule fires for him, at once
-        __, error = self._rpc("crm.lead", "action_set_won", [lead.ids])
-        self.assertFalse(error)
-        self.assertTrue(lead.stage_id.is_won)
-        messages = self._messages(lead, template, "pl")
-        self.assertEqual(len(messages), 1, "welcomed at the win")
-        self.assertEqual(messages.author_id, self.salesman.partner_id)
-        # and cannot send it again
-        __, error = self._rpc("ir.actions.server", "run", [welcome.ids], {"context": active})
-        self.assertEqual(error and error[0], "odoo.exceptions.ValidationError", error)
-        self.assertEqual(len(self._messages(lead, template, "pl")), 1)
-
-    def test_administrator_runs_an_action_on_what_its_rule_accepts(self):
-        team, template = self.templates["pv"], self.env.ref(f"{MODULE}.mail_template_pv_welcome")
-        welcome = self.env.ref(f"{MODULE}.ir_actions_server_pv_won_welcome").with_user(self.env.ref("base.user_admin"))
-        lead = self._won_from_stage_lead(team, self.customer_pl)
-        won = self._win(team, self.customer_pl)
-        self.assertEqual(len(self._messages(won, template, "pl")), 1)
-        for leads in (lead, lead | won):
-            with self.subTest(leads=leads.mapped("name")), self.assertRaisesRegex(ValidationError, "runs only on"):
-                welcome.with_context(active_model="crm.lead", active_id=leads[0].id, active_ids=leads.ids).run()
-        self.assertFalse(self._messages(lead, template, "pl"))
-        welcome.with_context(active_model="crm.lead", active_id=won.id, active_ids=won.ids).run()
-        self.assertEqual(len(self._messages(won, template, "pl")), 2, "sent again, on purpose")
-
-
-@tagged("post_install", "-at_install", "sps_automations")
-class TestWelcomeMigration(AutomationCommon):
-    """18.0.1.5.0: the welcome rules seeded as time-based rules of zero delay are sent at the win,
-    where the consultant left them as seeded."""
-
-    def _migrate(self):
-        spec = importlib.util.spec_from_file_location("sps_migration_18_0_1_5_0", WELCOME_MIGRATION)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        migration.migrate(self.env.cr, "18.0.1.4.0")
-        self.env.invalidate_all()
-
-    def test_seeded_welcomes_are_sent_at_the_win(self):
-        date_closed = self.env["ir.model.fields"]._get("crm.lead", "date_closed")
-        rules = {key: self._rule(f"{key}_won_welcome") for key in ("pv", "insurance", "saas", "b2b")}
-        # the rules as 18.0.1.4.0 seeded them; the consultant made the insurance one an hour late
-        for key, rule in rules.items():
-            won = self._stages(self.templates[key]).filtered("is_won")
-            rule.write({"trigger": "on_time", "trg_date_id": date_closed.id, "trg_date_range": 0,
-                        "trg_date_range_type": "hour", "filter_pre_domain": False,
-                        "filter_domain": f"[('stage_id', '=', {won.id})]",
-                        "last_run": T0 - timedelta(hours=2)})
-        rules["insurance"].trg_date_range = 1
-        rules["b2b"].last_run = False
-        # the won stages as 18.0.1.4.0 seeded them (before crm's shared Won); the SaaS one moved
-        pv_won, saas_won = self.env.ref(f"{MODULE}.crm_stage_pv_won"), self.env.ref(f"{MODULE}.crm_stage_saas_won")
-        pv_won.sequence, saas_won.sequence = 50, 65
-        cron = self.env.ref("base_automation.ir_cron_data_base_automation_check")
-        self.assertEqual(cron.interval_number, 240, "a zero delay: Odoo's scheduled action every 4 hours")
-        # won before the upgrade, not welcomed yet: the scheduled action would have at its next run
-        with self.mock_datetime_and_now(T0):
-            pending = self._win(self.templates["pv"], self.customer_pl)
-        pv_welcome = self.env.ref(f"{MODULE}.mail_template_pv_welcome")
-        self.assertFalse(self._messages(pending, pv_welcome, "pl"))
-        with self.mock_datetime_and_now(T0 + timedelta(minutes=10)):
-            self._migrate()
-        self.assertEqual(len(self._messages(pending, pv_welcome, "pl")), 1, "welcomed by the upgrade")
-        for key in ("pv", "saas", "b2b"):
-            with self.subTest(pipeline=key):
-                won = self._stages(self.templates[key]).filtered("is_won")
-                rule = rules[key]
-                self.assertEqual((rule.trigger, rule.trg_field_ref, rule.trigger_field_ids.name, rule.trg_date_id),
-                                 ("on_stage_set", won.id, "stage_id", date_closed.browse()))
-                self.assertEqual(rule.filter_pre_domain,
-                                 f"[('stage_history_ids', 'not any', [('stage_id', '=', {won.id})])]")
-                self.assertEqual(rule.filter_domain, f"[('stage_id', '=', {won.id})]")
-        self.assertEqual((rules["insurance"].trigger, rules["insurance"].trg_date_range), ("on_time", 1),
-                         "a rule the consultant changed is left alone")
-        self.assertEqual(cron.interval_number, 6, "Odoo's scheduled action at a tenth of the smallest delay")
-        self.assertEqual((pv_won.sequence, saas_won.sequence), (100, 65), "after crm's shared stages, unless moved")
-        # at once now; running the migration again changes nothing
-        lead = self._win(self.templates["saas"], self.customer_he)
-        saas_welcome = self.env.ref(f"{MODULE}.mail_template_saas_welcome")
-        self.assertEqual(len(self._messages(lead, saas_welcome, "he")), 1)
-        with self.mock_datetime_and_now(T0 + timedelta(minutes=20)):
-            self._migrate()
-        self.assertEqual(len(self._messages(pending, pv_welcome, "pl")), 1)
-        self.assertEqual(rules["pv"].trigger, "on_stage_set")

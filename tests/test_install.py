@@ -183,12 +183,10 @@ def addon_snapshot(cr):
     xmlids = cr.fetchall()
     records = {}
     by_model = {}
-    rewritten = set()  # (table, id) of the noupdate=0 records, which each upgrade writes again
     for model, name, res_id, noupdate in xmlids:
         by_model.setdefault(model, []).append((name, res_id, noupdate))
     for model, entries in by_model.items():
         table = _table_of(cr, model)
-        rewritten |= {(table, res_id) for _name, res_id, noupdate in entries if not noupdate}
         rows = _rows(cr, table, [res_id for _name, res_id, _nu in entries]) if table else {}
         for name, res_id, noupdate in entries:
             content, write_date = rows.get(res_id, (None, None))
@@ -206,11 +204,7 @@ def addon_snapshot(cr):
         # the modules' own rows: Odoo records each upgrade there (the addon extends ir.module.module);
         # the reports are SQL views of the tables compared here (their days in stage count up to now)
         if table and table != "ir_module_module" and not _is_view(cr, table):
-            # an Odoo table the addon extends (ir_act_server) holds its noupdate=0 records too
-            tables[table] = {
-                res_id: (content, None if (table, res_id) in rewritten else write_date)
-                for res_id, (content, write_date) in _rows(cr, table).items()
-            }
+            tables[table] = _rows(cr, table)
     for table in ("crm_lead", "crm_stage", "crm_team"):
         tables[table] = _rows(cr, table)
     counts = {}

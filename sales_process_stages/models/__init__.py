@@ -1,6 +1,5 @@
 from . import sales_process_cache_mixin
 from . import base_automation
-from . import ir_actions_server
 from . import crm_stage
 from . import crm_stage_checklist_item
 from . import crm_team

@@ -3,8 +3,6 @@ import ast
 from odoo import api, models
 from odoo.tools.safe_eval import safe_eval
 
-from .ir_actions_server import RUNNING_RULE_ACTIONS
-
 # operators by which a domain leaf names the stages (or teams) a rule fires for
 NAMING_OPERATORS = ("=", "in")
 
@@ -15,19 +13,6 @@ class BaseAutomation(models.Model):
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
-
-    def _process(self, records, domain_post=None):
-        """Odoo's run of the rule on ``records``, its actions (and those they run: a multi action's
-        children) allowed to run (see ``ir.actions.server.run``) while it runs them."""
-        actions = todo = self.sudo().action_server_ids
-        while todo:
-            todo = todo.child_ids - actions
-            actions |= todo
-        token = RUNNING_RULE_ACTIONS.set(RUNNING_RULE_ACTIONS.get() | frozenset(actions.ids))
-        try:
-            return super()._process(records, domain_post=domain_post)
-        finally:
-            RUNNING_RULE_ACTIONS.reset(token)
 
     def _get_domain_leaves(self, field_name="filter_domain"):
         """The ``(path, operator, value)`` leaves of the rule's domain ``field_name``.
