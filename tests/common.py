@@ -18,6 +18,7 @@ configured, so they must behave exactly as in Odoo without the addon. Keep it
 generic: feature-specific fixtures belong to the feature's own test class.
 """
 
+import json
 from datetime import timedelta
 
 from odoo import fields
@@ -144,3 +145,22 @@ class TestSalesProcessCommon(SalesProcessCommon):
 
     def _today(self, days=0):
         return fields.Date.context_today(self.env["crm.lead"]) + timedelta(days=days)
+
+
+class JsonRpcMixin:
+    """Calls over JSON-RPC as a user would make them from a client (mix in before ``HttpCase``)."""
+
+    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
+        """Call ``model.method`` over JSON-RPC as ``login``: (result, None) or (None, (error, message))."""
+        if getattr(self, "_rpc_login", None) != login:
+            self.authenticate(login, login)
+            self._rpc_login = login
+        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
+            "jsonrpc": "2.0", "method": "call", "id": 1,
+            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+        }), headers={"Content-Type": "application/json"})
+        payload = response.json()
+        if "error" in payload:
+            data = payload["error"]["data"]
+            return None, (data["name"], data["message"])
+        return payload["result"], None

@@ -8,7 +8,6 @@ be processed is logged and skipped while the others are processed (``tools/sweep
 sweeps are the scheduler's: a salesman running their server action is refused.
 """
 
-import json
 from datetime import date, datetime, timedelta
 
 from odoo import fields
@@ -17,7 +16,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.sales_process_stages.tools import bounds
 
-from .common import TestSalesProcessCommon
+from .common import JsonRpcMixin, TestSalesProcessCommon
 from .test_sla import FRI_16_NY, SlaCommon
 
 SWEEP_LOGGER = "odoo.addons.sales_process_stages.tools.sweep"
@@ -25,7 +24,7 @@ VALIDATION_ERROR = "odoo.exceptions.ValidationError"
 
 
 @tagged("post_install", "-at_install")
-class TestBoundsRpc(TestSalesProcessCommon, HttpCase):
+class TestBoundsRpc(TestSalesProcessCommon, JsonRpcMixin, HttpCase):
     """Each measured case, over JSON-RPC as the salesman (the stage and pipeline settings as the
     sales manager: a salesman may not write them at all)."""
 
@@ -43,21 +42,6 @@ class TestBoundsRpc(TestSalesProcessCommon, HttpCase):
             "stage_id": cls.stage_new.id, "user_id": cls.user_sales_salesman.id,
             "partner_id": cls.customer.id, "expected_revenue": 500,
         })
-
-    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
-        """Call ``model.method`` over JSON-RPC as ``login``: (result, None) or (None, (error, message))."""
-        if getattr(self, "_rpc_login", None) != login:
-            self.authenticate(login, login)
-            self._rpc_login = login
-        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        }), headers={"Content-Type": "application/json"})
-        payload = response.json()
-        if "error" in payload:
-            data = payload["error"]["data"]
-            return None, (data["name"], data["message"])
-        return payload["result"], None
 
     def assertRefused(self, error, *fragments):
         self.assertIsNotNone(error, "refused")

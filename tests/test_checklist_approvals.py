@@ -4,7 +4,6 @@ salesman, the team leader, a sales manager and the engineer would play them, on 
 pipeline ("Approve the contract", the team leader's approval)."""
 
 import importlib.util
-import json
 from pathlib import Path
 
 from odoo.exceptions import UserError, ValidationError
@@ -13,26 +12,12 @@ from odoo.tests import HttpCase, tagged
 import odoo.addons.sales_process_stages as addon
 from odoo.addons.mail.tests.common import mail_new_test_user
 
-from .common import TestSalesProcessCommon
+from .common import JsonRpcMixin, TestSalesProcessCommon
 
 MIGRATION = Path(addon.__file__).parent / "migrations" / "18.0.1.4.0" / "post-migration.py"
 
 
-class ChecklistRpcCase(TestSalesProcessCommon, HttpCase):
-
-    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
-        """``model.method`` over JSON-RPC as ``login``: (result, None) or (None, (error, message))."""
-        if getattr(self, "_rpc_login", None) != login:
-            self.authenticate(login, login)
-            self._rpc_login = login
-        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        }), headers={"Content-Type": "application/json"})
-        payload = response.json()
-        if "error" in payload:
-            return None, (payload["error"]["data"]["name"], payload["error"]["data"]["message"])
-        return payload["result"], None
+class ChecklistRpcCase(TestSalesProcessCommon, JsonRpcMixin, HttpCase):
 
     def assertRefused(self, outcome, *fragments, error="odoo.exceptions.ValidationError"):
         __, refusal = outcome

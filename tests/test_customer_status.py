@@ -10,7 +10,6 @@ test database was installed: its demo opportunities, won at install, stay recent
 date the tests pretend it is, and keep their status.
 """
 
-import json
 import logging
 from datetime import datetime
 
@@ -24,7 +23,7 @@ from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.sales_process_stages.tools.customer_status import REGULAR_COUNT_PARAM, REGULAR_MONTHS_PARAM
 
-from .common import SalesProcessCommon
+from .common import JsonRpcMixin, SalesProcessCommon
 
 _logger = logging.getLogger(__name__)
 
@@ -463,19 +462,7 @@ class TestCustomerStatusQueries(CustomerStatusCommon):
 
 
 @tagged("post_install", "-at_install", "customer_status")
-class TestCustomerStatusRpc(CustomerStatusCommon, HttpCase):
-
-    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
-        self.authenticate(login, login)
-        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        }), headers={"Content-Type": "application/json"})
-        payload = response.json()
-        if "error" in payload:
-            data = payload["error"]["data"]
-            return None, (data["name"], data["message"])
-        return payload["result"], None
+class TestCustomerStatusRpc(CustomerStatusCommon, JsonRpcMixin, HttpCase):
 
     def test_salesman_cannot_write_the_status_over_rpc(self):
         for vals in ({"customer_status": "regular"}, {"comment": "VIP", "customer_status": "lapsed"}):

@@ -4,16 +4,15 @@ salesman would play it: over JSON-RPC, one ordinary write at a time, on the seed
 (own stages only, no skipping, won only from "Close the deal", a lost reason required, fixed
 probabilities)."""
 
-import json
 
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
-from .common import SalesProcessCommon
+from .common import JsonRpcMixin, SalesProcessCommon
 
 
 @tagged("post_install", "-at_install")
-class TestPipelineSequences(SalesProcessCommon, HttpCase):
+class TestPipelineSequences(SalesProcessCommon, JsonRpcMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -37,20 +36,6 @@ class TestPipelineSequences(SalesProcessCommon, HttpCase):
             "city": "Kraków", "email_from": "roof@example.com", "expected_revenue": 20000,
             "date_deadline": "2027-01-31", **values,
         })
-
-    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
-        """``model.method`` over JSON-RPC as ``login``: (result, None) or (None, (error, message))."""
-        if getattr(self, "_rpc_login", None) != login:
-            self.authenticate(login, login)
-            self._rpc_login = login
-        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        }), headers={"Content-Type": "application/json"})
-        payload = response.json()
-        if "error" in payload:
-            return None, (payload["error"]["data"]["name"], payload["error"]["data"]["message"])
-        return payload["result"], None
 
     def _write(self, lead, vals, login="user_sales_salesman"):
         return self._rpc("crm.lead", "write", [lead.ids, vals], login=login)

@@ -1,7 +1,6 @@
 """Trust: every rule holds for a salesman over RPC, whatever context the client sends, and the
 checklist lines guard their own state on every path (RPC write, import, form)."""
 
-import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.mail.models.mail_activity import MailActivity
 
-from .common import TestSalesProcessCommon
+from .common import JsonRpcMixin, TestSalesProcessCommon
 
 ADDON = Path(__file__).resolve().parent.parent / "sales_process_stages"
 CONTEXT_KEY = re.compile(r"""context\.get\(\s*["']([a-z_]+)["']|context\[\s*["']([a-z_]+)["']\s*\]""")
@@ -32,22 +31,7 @@ def addon_context_keys():
 
 
 @tagged("post_install", "-at_install")
-class TestSecurityRpc(TestSalesProcessCommon, HttpCase):
-
-    def _rpc(self, model, method, args, kwargs=None, login="user_sales_salesman"):
-        """Call ``model.method`` over JSON-RPC as ``login``: (result, None) or (None, error)."""
-        if getattr(self, "_rpc_login", None) != login:
-            self.authenticate(login, login)
-            self._rpc_login = login
-        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        }), headers={"Content-Type": "application/json"})
-        payload = response.json()
-        if "error" in payload:
-            data = payload["error"]["data"]
-            return None, (data["name"], data["message"])
-        return payload["result"], None
+class TestSecurityRpc(TestSalesProcessCommon, JsonRpcMixin, HttpCase):
 
     def _context_value(self, key, lead):
         return {"stage_move_view_ref": self.stage_offer.id, "default_team_id": lead.team_id.id}.get(
