@@ -19,6 +19,7 @@ from odoo.addons.base_automation.models.base_automation import TIME_TRIGGERS
 from odoo.addons.mail.tests.common import MailCase
 from odoo.addons.sales_process_stages.hooks import uninstall_hook
 
+from .common import JsonRpcMixin
 from .test_pipelines import MODULE, PipelineCommon
 
 I18N = Path(__file__).resolve().parents[1] / "sales_process_stages" / "i18n"
@@ -470,3 +471,62 @@ class TestAutomationRightsRpc(HttpCase):
                 }), headers={"Content-Type": "application/json"})
                 self.assertEqual(response.json()["error"]["data"]["name"], "odoo.exceptions.AccessError")
         self.assertTrue(rule.active)
+
+
+@tagged("post_install", "-at_install", "sps_automations")
+class TestSeededActionsRunFromTheirRule(JsonRpcMixin, AutomationCommon, HttpCase):
+    """The seeded rules' actions run from their rule: a salesman calling ``run`` on one over RPC is
+    refused, an administrator runs one only on leads its rule applies to; the customer's own
+    actions run as in Odoo."""
+
+    def _run(self, action, leads, login):
+        return self._rpc("ir.actions.server", "run", [action.ids], {"context": {
+            "active_model": "crm.lead", "active_ids": leads.ids, "active_id": leads[:1].id}}, login=login)
+
+    def _survey_count(self, lead):
+        template = self.env.ref(f"{MODULE}.mail_template_pv_survey")
+        return len(self._messages(lead, template))
+
+    def test_a_salesman_cannot_run_a_seeded_rule_action(self):
+        survey = self.env.ref(f"{MODULE}.ir_actions_server_pv_won_survey")
+        open_lead = self._lead(self.templates["pv"])
+        won_lead = self._win(self.templates["pv"])
+        for lead in (open_lead, won_lead):
+            with self.subTest(lead=lead.stage_id.name):
+                result, error = self._run(survey, lead, self.salesman.login)
+                self.assertEqual(error and error[0], "odoo.exceptions.AccessError")
+                self.assertIn("is run by its automation rule", error[1])
+                self.assertEqual(self._survey_count(lead), 0)
+
+    def test_an_administrator_runs_it_only_where_its_rule_applies(self):
+        survey = self.env.ref(f"{MODULE}.ir_actions_server_pv_won_survey")
+        open_lead = self._lead(self.templates["pv"])
+        won_lead = self._win(self.templates["pv"])
+        result, error = self._run(survey, open_lead | won_lead, "admin")
+        self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+        self.assertIn(open_lead.display_name, error[1])
+        self.assertEqual(self._survey_count(open_lead) + self._survey_count(won_lead), 0, "nothing half-done")
+        result, error = self._run(survey, won_lead, "admin")
+        self.assertIsNone(error)
+        self.assertEqual(self._survey_count(won_lead), 1)
+
+    def test_the_rule_still_runs_its_action(self):
+        won_lead = self._win(self.templates["pv"])
+        self._run_time_rules(won_lead.date_closed + timedelta(days=31))
+        self.assertEqual(self._survey_count(won_lead), 1)
+
+    def test_the_customer_own_actions_run_as_in_odoo(self):
+        rule = self.Automation.create({
+            "name": "Our note when a PV lead is created", "model_id": self.lead_model.id, "trigger": "on_time",
+            "trg_date_id": self.env.ref("crm.field_crm_lead__date_closed").id, "trg_date_range": 1,
+            "trg_date_range_type": "day",
+        })
+        action = self.env["ir.actions.server"].create({
+            "name": "Our note", "model_id": self.lead_model.id, "base_automation_id": rule.id,
+            "usage": "base_automation", "state": "object_write", "update_path": "description",
+            "value": "Checked by us",
+        })
+        lead = self._lead(self.templates["pv"])
+        result, error = self._run(action, lead, self.salesman.login)
+        self.assertIsNone(error)
+        self.assertIn("Checked by us", str(lead.description))

@@ -32,3 +32,4 @@ from . import ir_module_module
 from . import res_partner
 from . import res_config_settings
 from . import ir_config_parameter
+from . import ir_actions_server

@@ -3,6 +3,8 @@ import ast
 from odoo import api, models
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools.automation_run import rule_running
+
 # operators by which a domain leaf names the stages (or teams) a rule fires for
 NAMING_OPERATORS = ("=", "in")
 
@@ -13,6 +15,11 @@ class BaseAutomation(models.Model):
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    def _process(self, records, domain_post=None):
+        # the rule's actions run from their rule: what ``ir.actions.server.run`` lets them do
+        with rule_running(self.id):
+            return super()._process(records, domain_post=domain_post)
 
     def _get_domain_leaves(self, field_name="filter_domain"):
         """The ``(path, operator, value)`` leaves of the rule's domain ``field_name``.
