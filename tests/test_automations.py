@@ -1,5 +1,6 @@
 """Stage automations: Odoo's automation rules (base_automation), shown on the stage they fire for and
-made from it; the rules of the seeded pipelines (a welcome email when won, satisfaction surveys, the
+made from it; the won stages' welcome email (the stage's email, sent at the win); the rules of the
+seeded pipelines (satisfaction surveys, the
 insurance renewal, a re-contact of leads lost as not interested or bad timing) fire once, at their
 time, in the customer's language, and nowhere else; the uninstall hook removes the rules that use the
 addon's fields; only administrators edit rules."""
@@ -27,16 +28,12 @@ T0 = datetime(2025, 3, 3, 9, 0)
 NOT_INTERESTED, BAD_TIMING = f"{MODULE}.lost_reason_not_interested", f"{MODULE}.lost_reason_bad_timing"
 # each seeded rule: (pipeline, xml id, trigger, date field, delay, delay unit)
 SEEDED = [
-    ("pv", "pv_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("pv", "pv_won_survey", "on_time", "date_closed", 30, "day"),
     ("pv", "pv_lost_recontact", "on_time", "date_closed", 180, "day"),
-    ("insurance", "insurance_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("insurance", "insurance_won_renewal", "on_time", "date_closed", 11, "month"),
     ("insurance", "insurance_lost_recontact", "on_time", "date_closed", 180, "day"),
-    ("saas", "saas_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("saas", "saas_won_nps", "on_time", "date_closed", 90, "day"),
     ("saas", "saas_lost_recontact", "on_time", "date_closed", 180, "day"),
-    ("b2b", "b2b_won_welcome", "on_time", "date_closed", 0, "hour"),
     ("b2b", "b2b_lost_recontact", "on_time", "date_closed", 180, "day"),
 ]
 
@@ -147,13 +144,14 @@ class TestSeededAutomations(AutomationCommon):
                 self.assertTrue(rule.active)
                 if "_won_" in xmlid:
                     self.assertEqual(rule.filter_domain, f"[('stage_id', '=', {won.id})]")
-                if xmlid.endswith("welcome"):
-                    self.assertEqual(rule.action_server_ids.template_id,
-                                     self.env.ref(f"{MODULE}.mail_template_{key}_welcome"))
                 if xmlid.endswith("recontact"):
                     reasons = [self.env.ref(NOT_INTERESTED).id, self.env.ref(BAD_TIMING).id]
                     self.assertEqual(rule.filter_domain, str([
                         ("active", "=", False), ("team_id", "=", team.id), ("lost_reason_id", "in", reasons)]))
+        for key, team in self.templates.items():
+            with self.subTest(welcome=key):
+                self.assertEqual(self._stages(team).filtered("is_won").mail_template_id,
+                                 self.env.ref(f"{MODULE}.mail_template_{key}_welcome"), "the won stage's email")
         cron = self.env.ref("base_automation.ir_cron_data_base_automation_check")
         self.assertTrue(cron.active, "time-based rules exist: Odoo's scheduled action runs them")
         self.assertFalse(
@@ -176,19 +174,19 @@ class TestSeededAutomations(AutomationCommon):
         self.assertEqual(source.count("<record "), source.count('forcecreate="False"'))
 
     def test_welcome_email_when_won_from_the_salesperson_in_the_customer_language(self):
+        """The won stage's email, sent at the win (Odoo's tracking, as a project stage's email), once:
+        saving the lead again, reopening and winning it again send nothing more."""
         cases = [("pv", self.customer_pl, "pl"), ("insurance", self.customer_ru, "ru"),
                  ("saas", self.customer_he, "he"), ("b2b", self.customer, None)]
         with self.mock_datetime_and_now(T0):
             leads = {key: self._win(self.templates[key], partner) for key, partner, _lang in cases}
+            self.flush_tracking()
         templates = {key: self.env.ref(f"{MODULE}.mail_template_{key}_welcome") for key in leads}
-        self.assertFalse(any(self._messages(leads[key], templates[key], lang) for key, _p, lang in cases),
-                         "sent by Odoo's scheduled action of the automation rules")
-        self._run_time_rules(T0 + timedelta(minutes=30))
         for key, partner, lang in cases:
             with self.subTest(pipeline=key, lang=lang):
                 lead, template = leads[key], templates[key]
                 messages = self._messages(lead, template, lang)
-                self.assertEqual(len(messages), 1, "one welcome email")
+                self.assertEqual(len(messages), 1, "one welcome email, at the win")
                 self.assertEqual(messages.author_id, self.salesman.partner_id, "from the salesperson")
                 self.assertEqual(messages.subtype_id, self.env.ref("mail.mt_comment"), "a message, not a note")
                 self.assertIn(partner, messages.partner_ids, "to the customer")
@@ -196,14 +194,34 @@ class TestSeededAutomations(AutomationCommon):
                     lambda n: n.notification_type == "email").res_partner_id, "by email")
                 self.assertIn(self._paragraph(template, lang), messages.body)
                 self.assertIn(partner.name, messages.body)
-        # saving the leads again, the next runs: nothing more
+        # saving the leads again, the scheduled runs, reopening and winning again: nothing more
         with self.mock_datetime_and_now(T0 + timedelta(hours=1)):
-            for lead in leads.values():
+            for key, lead in leads.items():
                 lead.write({"description": "Installation booked"})
+                lead.with_user(self.manager).write({"stage_id": self.templates[key].won_from_stage_ids[:1].id})
+                self.flush_tracking()
+                self._complete_items(lead)
+                lead.with_user(self.salesman).action_set_won()
+                self.flush_tracking()
         self._run_time_rules(T0 + timedelta(hours=5))
-        self._run_time_rules(T0 + timedelta(days=2))
         for key, _partner, lang in cases:
+            self.assertEqual(leads[key].stage_id, self._stages(self.templates[key]).filtered("is_won"))
             self.assertEqual(len(self._messages(leads[key], templates[key], lang)), 1, key)
+
+    def test_no_seeded_rule_changes_how_often_odoo_runs_the_time_rules(self):
+        """Odoo runs its time-based rules every tenth of the shortest delay (4 hours at most, and a
+        zero delay makes it 4 hours): the seeded rules leave a customer's one-hour rule checked every
+        6 minutes, as without the addon."""
+        seeded = self.Automation.search([("trigger", "in", TIME_TRIGGERS)]).filtered(
+            lambda rule: rule.get_external_id()[rule.id].startswith(f"{MODULE}."))
+        self.assertEqual(len(seeded), len(SEEDED))
+        self.assertTrue(all(rule.trg_date_range for rule in seeded), "no zero delay")
+        self.Automation.create({
+            "name": "Our follow-up", "model_id": self.lead_model.id, "trigger": "on_time",
+            "trg_date_id": self.env.ref("crm.field_crm_lead__date_deadline").id,
+            "trg_date_range": 1, "trg_date_range_type": "hour",
+        })
+        self.assertEqual(self.env.ref("base_automation.ir_cron_data_base_automation_check").interval_number, 6)
 
     def _paragraph(self, template, lang):
         """A sentence of the template's body (its second paragraph), translated into ``lang``."""
@@ -289,6 +307,7 @@ class TestSeededAutomations(AutomationCommon):
         with self.mock_datetime_and_now(T0):
             won = self._win(self.team_plain, self.customer_pl)
             lost = self._lose(self.team_plain, BAD_TIMING)
+            self.flush_tracking()
         self.assertEqual(won.stage_id, self.plain_won)
         for days in (1, 31, 91, 181, 340, 400):
             self._run_time_rules(T0 + timedelta(days=days))
@@ -306,22 +325,19 @@ class TestStageAutomations(AutomationCommon):
     def test_seeded_stages_list_their_rules(self):
         pv, insurance = self.templates["pv"], self.templates["insurance"]
         pv_won = self._stages(pv).filtered("is_won")
-        self.assertEqual(pv_won._get_automations(), self._rule("pv_won_welcome") | self._rule("pv_won_survey")
-                         | self._rule("pv_lost_recontact"))
-        self.assertEqual(pv_won.automation_count, 3)
+        self.assertEqual(pv_won._get_automations(), self._rule("pv_won_survey") | self._rule("pv_lost_recontact"))
+        self.assertEqual(pv_won.automation_count, 2)
         closing = self.env.ref(f"{MODULE}.crm_stage_pv_closing")
         self.assertEqual(closing._get_automations(), self._rule("pv_lost_recontact"),
                          "a rule naming the pipeline and no stage fires for each of its stages")
         self.assertEqual(self._stages(insurance).filtered("is_won")._get_automations(),
-                         self._rule("insurance_won_welcome") | self._rule("insurance_won_renewal")
-                         | self._rule("insurance_lost_recontact"))
+                         self._rule("insurance_won_renewal") | self._rule("insurance_lost_recontact"))
         self.assertEqual(self.plain_offer.automation_count, 0)
         action = pv_won.action_open_automations()
         self.assertEqual(action["res_model"], "base.automation")
         self.assertEqual(self.Automation.search(action["domain"]), pv_won._get_automations())
         self._rule("pv_won_survey").active = False
-        self.assertEqual(pv_won._get_automations(), self._rule("pv_won_welcome") | self._rule("pv_lost_recontact"),
-                         "archived rules do not fire")
+        self.assertEqual(pv_won._get_automations(), self._rule("pv_lost_recontact"), "archived rules do not fire")
 
     def test_domains_name_stages_or_their_pipeline(self):
         new, offer, won = self.plain_new, self.plain_offer, self.plain_won
@@ -419,7 +435,7 @@ class TestAutomationRights(AutomationCommon):
 
     def test_only_administrators_edit_rules(self):
         stage = self.plain_offer
-        rule = self._rule("pv_won_welcome")
+        rule = self._rule("pv_won_survey")
         for user in (self.salesman, self.manager):
             with self.subTest(user=user.login):
                 with self.assertRaises(AccessError):
@@ -455,7 +471,7 @@ class TestAutomationRightsRpc(HttpCase):
             "groups_id": [Command.set([self.env.ref("sales_team.group_sale_salesman").id])]})
         self.authenticate(login, login + "pass")
         stage = self.env.ref(f"{MODULE}.crm_stage_pv_won")
-        rule = self.env.ref(f"{MODULE}.base_automation_pv_won_welcome")
+        rule = self.env.ref(f"{MODULE}.base_automation_pv_won_survey")
         calls = [
             ("base.automation", "create", [{"name": "Mine", "model_id": self.env["ir.model"]._get_id("crm.lead"),
                                             "trigger": "on_stage_set", "trg_field_ref": stage.id}]),

@@ -103,6 +103,12 @@ class CrmStage(models.Model):
     sla_leader_delay_unit = fields.Selection(
         SLA_UNITS, string="Leader Delay Unit", required=True, default="days")
 
+    # The email of the stage (as project.task.type's): sent at once when a lead reaches the stage
+    mail_template_id = fields.Many2one(
+        "mail.template", string="Email Template", domain=[("model", "=", "crm.lead")], index="btree_not_null",
+        help="If set, this email is sent to the customer, from the salesperson, the first time a lead reaches "
+        "this stage (for example a welcome email in the won stage). It is posted in the lead's chatter.")
+
     # Automations: Odoo's automation rules of the leads that fire for this stage
     automation_count = fields.Integer(
         "Automations", compute="_compute_automation_count", groups="base.group_system",
