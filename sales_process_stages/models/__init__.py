@@ -4,8 +4,8 @@ from . import crm_stage
 from . import crm_stage_checklist_item
 from . import crm_team
 from . import crm_team_sales_process_dashboard
-# crm.lead: the stage transition, then each concern extending its two steps, in the order the
-# apply step runs them (the history last but for the loss: a new stay records the new SLA)
+# crm.lead: the stage transition, then each concern adding its problems to the check step and its
+# named step to the apply step (the apply step's order: crm_lead._get_stage_transition_apply_steps)
 from . import crm_lead
 from . import crm_lead_entry_requirements
 from . import crm_lead_pipeline

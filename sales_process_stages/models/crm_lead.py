@@ -4,9 +4,11 @@ does to each lead's place in its process, then runs its two steps.
 1. **Check** (before anything is written): ``_get_stage_transition_problems`` gathers, for the
    whole batch, what each concern refuses; one translated error lists every lead and what it
    lacks, or the write goes through. Nothing of a refused write is saved.
-2. **Apply** (after the write, in batch): ``_apply_stage_transitions``.
+2. **Apply** (after the write, in batch): ``_apply_stage_transitions`` runs the named steps of
+   ``_get_stage_transition_apply_steps`` in the order that method lists (and explains).
 
-Each concern extends both steps through ``super()`` in its own file:
+Each concern adds its problems to the check (``super()``) and defines its apply step, in its own
+file:
 
 - ``crm_lead_entry_requirements.py``: fields required to enter, planned activity, move policy
   (skip, back, won from), the manager's forced move;
@@ -242,9 +244,39 @@ class CrmLead(models.Model):
         whole batch, saving a second write). :return: the values to write"""
         return vals
 
+    def _get_stage_transition_apply_steps(self):
+        """The apply step's named steps, in the order they run; each is a method of its concern's
+        file, taking the batch's transitions. What a step needs from another is said here:
+
+        1. ``_apply_transition_checklist`` (``crm_lead_checklist.py``): a lost lead's open items
+           cancelled, a restored one's reopened, the lines of the stage entered created, with their
+           activities;
+        2. ``_apply_transition_fixed_probability`` (``crm_lead_fixed_probability.py``): the stage's
+           probability, where the write did not set it already;
+        3. ``_apply_transition_sla`` (``crm_lead_sla.py``): the stay's SLA deadline and state, after
+           the checklist (its activities may extend the deadline);
+        4. ``_apply_transition_first_response`` (``crm_lead_first_response.py``): the first move out
+           of the first stage;
+        5. ``_apply_transition_history`` (``crm_lead_history.py``): the stays end and start, after
+           the SLA (a new stay records the deadline step 3 computed);
+        6. ``_apply_transition_customer_status`` (``crm_lead_customer_status.py``): the customers of
+           leads won or no longer won.
+
+        A new concern adds its step here, in its place, and its method in its own file."""
+        return [
+            "_apply_transition_checklist",
+            "_apply_transition_fixed_probability",
+            "_apply_transition_sla",
+            "_apply_transition_first_response",
+            "_apply_transition_history",
+            "_apply_transition_customer_status",
+        ]
+
     def _apply_stage_transitions(self, transitions):
-        """The apply step, after the write (or the create), in batch: each concern does its part."""
-        return None
+        """The apply step, after the write (or the create), in batch: the named steps of
+        ``_get_stage_transition_apply_steps``, in their order."""
+        for step in self._get_stage_transition_apply_steps():
+            getattr(self, step)(transitions)
 
     # ------------------------------------------------------------
     # PLANNED NEXT ACTIVITY

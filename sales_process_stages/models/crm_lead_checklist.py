@@ -107,8 +107,7 @@ class CrmLead(models.Model):
     # TRANSITION: apply
     # ------------------------------------------------------------
 
-    def _apply_stage_transitions(self, transitions):
-        res = super()._apply_stage_transitions(transitions)
+    def _apply_transition_checklist(self, transitions):
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         lost = [t.lead.id for t in transitions if t.kind == LOST and t.was_active]
         if lost:
@@ -119,7 +118,6 @@ class CrmLead(models.Model):
         entering = [t for t in transitions if t.enters_stay and stage_rules.get(t.new_stage_id, {}).get("item_ids")]
         if entering:
             self._checklist_enter_stages(entering, stage_rules)
-        return res
 
     def _checklist_cancel_open_lines(self, lead_ids):
         """A lost lead's open and waiting items are cancelled with it (Odoo deletes its

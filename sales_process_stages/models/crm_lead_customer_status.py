@@ -34,10 +34,9 @@ class CrmLead(models.Model):
     def _stage_transition_snapshot_fields(self):
         return [*super()._stage_transition_snapshot_fields(), "partner_id", "date_closed"]
 
-    def _apply_stage_transitions(self, transitions):
+    def _apply_transition_customer_status(self, transitions):
         """The customers of opportunities that are won or stop being won (reopened, lost), and of
         won ones that change customer or closing date, get their status now."""
-        res = super()._apply_stage_transitions(transitions)
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
 
         def is_won(active, stage_id):
@@ -55,7 +54,7 @@ class CrmLead(models.Model):
                 partner_ids.update({old_partner_id, lead.partner_id.id} - {False})
         if partner_ids:
             self.env["res.partner"]._customer_status_update(list(partner_ids))
-        return res
+
 
     # ------------------------------------------------------------
     # ORM

@@ -78,10 +78,9 @@ class CrmLead(models.Model):
     def _get_process_computed_fields(self):
         return super()._get_process_computed_fields() | set(FIRST_RESPONSE_FIELDS)
 
-    def _apply_stage_transitions(self, transitions):
+    def _apply_transition_first_response(self, transitions):
         """The first move out of the stage a lead was created in is its first response (unless a
         call, email or meeting came first)."""
-        res = super()._apply_stage_transitions(transitions)
         moved = {
             transition.lead.id: transition.old_stage_id for transition in transitions
             if transition.kind in FIRST_RESPONSE_KINDS and transition.leaves_stay
@@ -89,7 +88,7 @@ class CrmLead(models.Model):
         }
         if moved:
             self.browse(list(moved))._first_response_record(self.env.cr.now(), default_stage_ids=moved)
-        return res
+
 
     # ------------------------------------------------------------
     # BUSINESS

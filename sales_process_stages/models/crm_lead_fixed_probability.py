@@ -116,10 +116,8 @@ class CrmLead(models.Model):
             vals = {**vals, "probability": next(iter(by_probability))}
         return vals
 
-    def _apply_stage_transitions(self, transitions):
-        res = super()._apply_stage_transitions(transitions)
+    def _apply_transition_fixed_probability(self, transitions):
         for probability, lead_ids in self._get_fixed_probabilities(transitions).items():
             leads = self.browse(lead_ids).filtered(lambda lead, value=probability: lead.probability != value)
             if leads:
                 leads.write({"probability": probability})
-        return res

@@ -24,10 +24,9 @@ class CrmLead(models.Model):
     def _stage_transition_snapshot_fields(self):
         return [*super()._stage_transition_snapshot_fields(), "user_id"]
 
-    def _apply_stage_transitions(self, transitions):
+    def _apply_transition_history(self, transitions):
         """Stays end and start (after the SLA of the new stay is computed); the stays going on
         follow their lead's salesperson, pipeline and holds."""
-        res = super()._apply_stage_transitions(transitions)
         History = self.env["crm.lead.stage.history"]
         now = self.env.cr.now()
         closing = {}  # lead id: (exit type, SLA result, hours on hold not yet counted)
@@ -60,7 +59,7 @@ class CrmLead(models.Model):
             History._record_holds_started(self.browse(holds_started))
         if holds_ended:
             History._record_holds_ended(holds_ended)
-        return res
+
 
     def _merge_dependences(self, opportunities):
         """Merged leads' history goes to the lead they are merged into, as their messages do."""

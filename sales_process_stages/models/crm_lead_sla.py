@@ -238,11 +238,10 @@ class CrmLead(models.Model):
     def _sla_is_open(self, active, stage_id, stage_rules):
         return bool(active and stage_id and not (stage_rules.get(stage_id) or {}).get("is_won"))
 
-    def _apply_stage_transitions(self, transitions):
+    def _apply_transition_sla(self, transitions):
         """A stay that starts restarts the clock; one that ends stops it; a hold, a new pipeline
         (another calendar) count the budget again. Leads without SLA nor hold, before and after
         (pipelines nobody configured), cost nothing."""
-        res = super()._apply_stage_transitions(transitions)
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         reset, recompute, closed = [], [], []
         for transition in transitions:
@@ -263,7 +262,7 @@ class CrmLead(models.Model):
             self.browse(closed)._sla_recompute(sync=False)
         if recompute:
             self.browse(recompute)._sla_recompute()
-        return res
+
 
     # ------------------------------------------------------------
     # SLA: computing the time budget of the stays
