@@ -53,6 +53,17 @@ class CrmLeadCallQueue(models.Model):
     _auto = False
     _order = "queue_rank, queue_sort, id"
     _rec_name = "name"
+    # what the view reads: Odoo writes these before each search of it (``_flush_search``)
+    _depends = {
+        "crm.lead": ["name", "type", "user_id", "team_id", "company_id", "stage_id", "partner_id", "contact_name",
+                     "phone", "expected_revenue", "create_date", "sla_state", "active", "probability",
+                     "first_response_date", "call_no_answer_date"],
+        "crm.stage": ["is_won"],
+        "res.partner": ["phone", "mobile", "tz"],
+        "res.company": ["currency_id"],
+        "res.users": ["partner_id"],
+        "mail.activity": ["res_model", "res_id", "user_id", "active", "date_deadline"],
+    }
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
     name = fields.Char("Lead Name", readonly=True)
@@ -98,12 +109,6 @@ class CrmLeadCallQueue(models.Model):
              WHERE %(open)s AND l.user_id IS NOT NULL AND q.queue_rank IS NOT NULL
         """, day=SALESPERSON_DAY_SQL, first_contact=FIRST_CONTACT_PENDING_SQL,
             no_answer=NO_ANSWER_PENDING_SQL, follow_up=FOLLOW_UP_DUE_SQL, open=OPEN_LEAD_SQL)
-
-    def _search(self, domain, offset=0, limit=None, order=None):
-        """A view on the leads, their activities and messages: it reads what this transaction wrote."""
-        for model in ("crm.lead", "mail.activity", "mail.message", "res.partner", "res.users"):
-            self.env[model].flush_model()
-        return super()._search(domain, offset=offset, limit=limit, order=order)
 
     # ------------------------------------------------------------
     # ACTIONS: from the row, without opening the lead

@@ -28,6 +28,14 @@ class CrmLeadDailyReview(models.Model):
     _auto = False
     _order = "user_id"
     _rec_name = "user_id"
+    # what the view reads: Odoo writes these before each search of it (``_flush_search``)
+    _depends = {
+        "crm.lead": ["user_id", "stage_id", "active", "probability", "sla_state", "sla_deadline",
+                     "call_no_answer_date", "date_closed", "first_response_date"],
+        "crm.stage": ["is_won"],
+        "res.users": ["partner_id"],
+        "res.partner": ["tz"],
+    }
 
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     overdue_count = fields.Integer("Overdue", readonly=True, help="Open leads whose stage SLA is overdue.")
@@ -59,14 +67,10 @@ class CrmLeadDailyReview(models.Model):
                 for name, condition in conditions.items()),
             any=SQL(" OR ").join(SQL("COUNT(*) FILTER (WHERE %s) > 0", condition) for condition in conditions.values()))
 
-    def _search(self, domain, offset=0, limit=None, order=None):
-        self._flush_sources()
-        return super()._search(domain, offset=offset, limit=limit, order=order)
-
     def _flush_sources(self):
-        """A view on the leads and their messages: it reads what this transaction wrote."""
-        for model in ("crm.lead", "mail.message", "res.partner", "res.users"):
-            self.env[model].flush_model()
+        """Write what the view reads (``_depends``) before a query of its own reads it."""
+        for model_name, field_names in self._depends.items():
+            self.env[model_name].flush_model(field_names)
 
     # ------------------------------------------------------------
     # ACTIONS: the leads behind each count

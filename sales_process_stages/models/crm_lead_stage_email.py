@@ -11,10 +11,14 @@ class CrmLead(models.Model):
 
     def _track_template(self, changes):
         res = super()._track_template(changes)
-        lead = self[0]
+        if "stage_id" not in changes:
+            return res
+        # read as the superuser: the user who changed the stage may no longer read the lead when
+        # the tracking is posted (Odoo's multi-company tests); a stage without email sends nothing
+        lead = self[0].sudo()
         template = lead.stage_id.mail_template_id
-        if "stage_id" in changes and template and lead._is_first_stay_in_stage():
-            res["stage_id"] = (template, {
+        if template and lead._is_first_stay_in_stage():
+            res["stage_id"] = (template.with_env(self.env), {
                 "auto_delete_keep_log": False,
                 "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
                 "email_layout_xmlid": "mail.mail_notification_light",

@@ -3,15 +3,27 @@ sent at the win), no longer an automation rule with a zero delay (which made Odo
 time-based rule of the database only every 4 hours). Each seeded welcome rule still there becomes
 its won stage's email, with the template the rule sends now; the rule and its action are deleted.
 A rule the consultant deleted stays deleted, one they archived is deleted without an email set, one
-they moved to another filter is theirs and stays; a stage that already has an email keeps it."""
+they moved to another filter is theirs and stays; a stage that already has an email keeps it.
+
+The seeded won stages come after crm's own Won (sequence 70), as the B2B one already did: crm takes
+the first won stage by sequence when it looks for "the" won stage (its lead scoring, its tests), and
+a seeded one first made crm pick a stage of another pipeline. Moved only where the consultant left
+the seeded sequence."""
 from odoo import SUPERUSER_ID, api
 
 MODULE = "sales_process_stages"
 PIPELINES = ("pv", "insurance", "saas", "b2b")
+# won stage: the sequence 18.0.1.4.0 seeded
+WON_SEQUENCES = {"pv": 50, "insurance": 50, "saas": 60}
+WON_SEQUENCE = 100
 
 
 def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {"active_test": False})
+    for key, sequence in WON_SEQUENCES.items():
+        stage = env.ref(f"{MODULE}.crm_stage_{key}_won", raise_if_not_found=False)
+        if stage and stage.sequence == sequence:
+            stage.sequence = WON_SEQUENCE
     for key in PIPELINES:
         rule = env.ref(f"{MODULE}.base_automation_{key}_won_welcome", raise_if_not_found=False)
         if not rule:
