@@ -309,3 +309,75 @@ EOF
     || { echo "[wheel] $MODULE is not installed in $db (log: $logdir/wheel_odoo.log)" >&2; return 1; }
   echo "[wheel] installed from the wheel, log clean" >&2
 )
+
+# Odoo's own test files of the modules the addon extends, run in the full registry (see
+# registry_tests): crm, base_automation (and test_base_automation, its test models),
+# resource (and test_resource), and mail's tests of the models the addon overrides
+# (activities, messages, partners).
+REGISTRY_TEST_MODULES="crm,base_automation,test_base_automation,resource,test_resource,mail"
+registry_test_files() {
+  local src=$ODOO_SRC/addons
+  ls "$src"/crm/tests/test_*.py "$src"/base_automation/tests/test_*.py "$src"/test_base_automation/tests/test_*.py \
+    "$src"/resource/tests/test_*.py "$src"/test_resource/tests/test_*.py
+  ls "$src"/mail/tests/test_mail_activity.py "$src"/mail/tests/test_mail_message.py "$src"/mail/tests/test_res_partner.py
+}
+
+# registry_test_run DB FILE LOG: one Odoo test file with --test-file on DB (the registry of
+# every module DB has, as a user's server loads it), HTTP up for the tours, no other test.
+# Prints the failed tests, one "logger: FAIL|ERROR: Class.test" per line; returns
+# Odoo's exit status.
+registry_test_run() {
+  local db=$1 file=$2 log=$3 rc=0
+  "$PY" "$ODOO_BIN" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
+    -d "$db" --test-enable --test-tags=/sps_no_such_module --test-file="$file" \
+    --http-interface=127.0.0.1 --http-port="$(free_port)" --max-cron-threads=0 --workers=0 \
+    --stop-after-init --log-level=info >"$log" 2>&1 || rc=$?
+  # "<logger> FAIL: Class.test" (a subtest with its parameters), without the database's name
+  awk '/^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) / && $7 ~ /^(FAIL|ERROR):$/ {
+    line = $6; for (i = 7; i <= NF; i++) line = line " " $i; print line }' "$log"
+  return "$rc"
+}
+
+# registry_tests WITH_DB WITHOUT_DB LOGDIR: Odoo's modules beside the addon behave as without
+# it. Each file of registry_test_files runs on WITH_DB (the addon installed); a file with
+# failures runs again on WITHOUT_DB (the same modules, without the addon, installed then,
+# without demo data, when it does not exist): a test that fails
+# only with the addon fails the phase; one failing without it too is Odoo's own, reported.
+# A file where no test ran, or whose run crashed, fails too.
+registry_tests() {
+  local with_db=$1 without_db=$2 logdir=$3 file name log failed bare ran ok=0 total=0 files=0
+  while read -r file; do
+    name=$(sed -E "s|^$ODOO_SRC/||; s|/tests/|.|; s|\.py$||; s|^(odoo/)?addons/||" <<<"$file")
+    log="$logdir/registry_$name.log"
+    files=$((files + 1))
+    failed=$(registry_test_run "$with_db" "$file" "$log") || true
+    ran=$(grep -cE "^[0-9-]+ [0-9:,]+ [0-9]+ INFO [^ ]+ odoo\.addons\.[a-z_]+\.tests\.[a-z_0-9]+: Starting " "$log") || true
+    total=$((total + ran))
+    if ((ran == 0)); then
+      tail -n 20 "$log" >&2; echo "[test] $name: no test ran (log: $log)" >&2; ok=1; continue
+    fi
+    if [[ -z $failed ]]; then
+      if grep -qE "^[0-9-]+ [0-9:,]+ [0-9]+ CRITICAL |at least one error occurred in a test" "$log"; then
+        tail -n 20 "$log" >&2; echo "[test] $name: the run failed (log: $log)" >&2; ok=1
+      else
+        echo "[test] $name: $ran tests, none failed" >&2
+      fi
+      continue
+    fi
+    if ! db_exists "$without_db"; then
+      echo "[test] database $without_db: $REGISTRY_TEST_MODULES, without the addon" >&2
+      odoo -d "$without_db" -i "$REGISTRY_TEST_MODULES" --without-demo=all --stop-after-init --log-level=warn \
+        >"$logdir/registry_install_without.log" 2>&1 || { tail -n 20 "$logdir/registry_install_without.log" >&2; return 1; }
+    fi
+    bare=$(registry_test_run "$without_db" "$file" "$logdir/registry_${name}_without.log") || true
+    local only
+    only=$(comm -23 <(sort -u <<<"$failed") <(sort -u <<<"$bare"))
+    if [[ -n $only ]]; then
+      printf '[test] %s: fails only with the addon (log: %s):\n%s\n' "$name" "$log" "$only" >&2; ok=1
+    else
+      printf "[test] %s: %s tests; Odoo's own failures, also without the addon:\n%s\n" "$name" "$ran" "$failed" >&2
+    fi
+  done < <(registry_test_files)
+  echo "[test] full registry: $files files, $total tests started" >&2
+  return "$ok"
+}

@@ -2,14 +2,15 @@
 # `make test`: set up, lint, build the addon's wheel and install the addon from it
 # (scratch virtualenv and database), install the addon with demo data in a throwaway
 # database, run the tests (pytest-odoo) on it, run Odoo's own crm test suite with
-# the addon installed (in a second throwaway database, without demo data),
-# smoke-test the HTTP server on the first one, drop the databases. Exits non-zero on any
+# the addon installed (in a second throwaway database, without demo data), run the test
+# files of the Odoo modules the addon extends in the full registry (a third one), smoke-test the HTTP server on the first one, drop the databases. Exits non-zero on any
 # failure, on any skipped test and when no test ran.
 #
 #   PYTEST_ARGS="-k plain -x" make test      extra pytest arguments
 #   CRM_TEST_TAGS=/crm:TestLeadAssignPerf make test
 #                                            another --test-tags for the crm suite (default /crm)
 #   CRM_TESTS_TIMEOUT=30m make test          time limit of the crm suite (default 45m)
+#   ODOO_TEST_FILES=0 make test              skip Odoo's own tests in the full registry
 #   KEEP_DB=1 make test                      keep the throwaway databases (for debugging)
 set -euo pipefail
 SECONDS=0
@@ -22,6 +23,8 @@ printf '%s<== setup: %ss%s\n' "$BOLD" $((SECONDS - _t0)) "$OFF" >&2
 DB="sps_test_$(date +%Y%m%d_%H%M%S)_$$"
 CRM_DB="${DB}_crm"
 WHEEL_DB="${DB}_wheel"
+REG_DB="${DB}_reg"
+BARE_DB="${DB}_bare"
 LOGDIR="$ROOT/var/log/$DB"
 mkdir -p "$LOGDIR"
 server_pid=""
@@ -34,11 +37,13 @@ cleanup() {
     wait "$server_pid" 2>/dev/null || true
   fi
   if [[ -n ${KEEP_DB:-} ]]; then
-    echo "[test] KEEP_DB set: databases $DB, $CRM_DB and $WHEEL_DB (if created) kept" >&2
+    echo "[test] KEEP_DB set: databases $DB, $CRM_DB, $WHEEL_DB, $REG_DB and $BARE_DB (if created) kept" >&2
   else
     drop_db "$DB" || echo "[test] could not drop database $DB" >&2
     drop_db "$CRM_DB" || echo "[test] could not drop database $CRM_DB" >&2
     drop_db "$WHEEL_DB" || echo "[test] could not drop database $WHEEL_DB" >&2
+    drop_db "$REG_DB" || echo "[test] could not drop database $REG_DB" >&2
+    drop_db "$BARE_DB" || echo "[test] could not drop database $BARE_DB" >&2
   fi
   phases_report
   if ((rc == 0)); then
@@ -111,6 +116,24 @@ timeout --foreground --kill-after=60 "${CRM_TESTS_TIMEOUT:-45m}" \
   --http-interface=127.0.0.1 --http-port="$(free_port)" --max-cron-threads=0 --workers=0 \
   --stop-after-init --log-level=info >"$crm_log" 2>&1 || crm_rc=$?
 odoo_tests_check "$crm_log" "$crm_rc" crm || exit 1
+
+# --- Odoo's own tests in the full registry ---------------------------------------------
+# Odoo runs a module's at_install tests before the modules depending on it are loaded, so
+# the crm suite above never sees the addon in them. Here each test file of the modules the
+# addon extends (scripts/lib.sh, registry_test_files) runs with --test-file on a database
+# where every one of them and the addon are installed, without demo data: the registry a
+# customer's server loads. A file with failures runs again on the same modules without the
+# addon; a test failing only with the addon fails the phase. ODOO_TEST_FILES=0 skips it.
+if [[ ${ODOO_TEST_FILES:-1} != 0 ]]; then
+  phase "Odoo's tests in the full registry (no demo data)"
+  echo "[test] database $REG_DB: $REGISTRY_TEST_MODULES,$MODULE" >&2
+  if ! odoo -d "$REG_DB" -i "$REGISTRY_TEST_MODULES,$MODULE" --without-demo=all --stop-after-init \
+      --log-level=info >"$LOGDIR/registry_install.log" 2>&1; then
+    tail -n 40 "$LOGDIR/registry_install.log" >&2; exit 1
+  fi
+  check_odoo_log "$LOGDIR/registry_install.log"
+  registry_tests "$REG_DB" "$BARE_DB" "$LOGDIR" || exit 1
+fi
 
 # --- smoke: the server, started as `make run` starts it, answers ------------------
 phase "smoke: HTTP server"
