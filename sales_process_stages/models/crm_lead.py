@@ -31,7 +31,7 @@ from markupsafe import Markup, escape
 from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
-from ..tools import pipeline_demo
+from ..demo import pipeline_demo
 from ..tools.stage_transition import (
     CREATED,
     LOST,
@@ -343,6 +343,6 @@ class CrmLead(models.Model):
     @api.model
     def _demo_play_pipeline(self, script):
         """Demo data only: walk demo leads through their pipeline by its rules, then date their
-        history back (see ``tools/pipeline_demo.py``)."""
+        history back (see ``demo/pipeline_demo.py``)."""
         pipeline_demo.play(self.env, script)
         return True

@@ -1,5 +1,4 @@
 from . import sla_clock
-from . import pipeline_demo
 from . import stage_transition
 from . import customer_status
 from . import read_group

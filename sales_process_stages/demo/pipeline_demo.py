@@ -23,7 +23,7 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, fields
 from odoo.tools import SQL
 
-from .sla_clock import SlaClock
+from ..tools.sla_clock import SlaClock
 
 # share of their time budget the earlier stays of a lead used, in turn (above 1: the SLA was missed)
 STAY_SHARES = (0.5, 0.8, 0.3, 1.2, 0.6, 0.9)
