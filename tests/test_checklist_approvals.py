@@ -27,8 +27,9 @@ class ChecklistRpcCase(TestSalesProcessCommon, JsonRpcMixin, HttpCase):
             self.assertIn(fragment, refusal[1])
 
 
-@tagged("post_install", "-at_install")
-class TestApprovals(ChecklistRpcCase):
+class B2bContractRpcCase(ChecklistRpcCase):
+    """The seeded B2B pipeline's "Contract" stage: prepare, approve (the team leader's), sign; the
+    salesman is a member, the team leader a salesman seeing all leads (no sales manager)."""
 
     @classmethod
     def setUpClass(cls):
@@ -39,9 +40,16 @@ class TestApprovals(ChecklistRpcCase):
         cls.item_prepare = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_prepare")
         cls.item_approve = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_approve")
         cls.item_signed = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_signed_contract")
-        # the head of the sales line: a salesman seeing all leads, no sales manager
         cls.leader = cls.user_sales_leads
         cls.team_b2b.write({"user_id": cls.leader.id, "member_ids": [(4, cls.user_sales_salesman.id)]})
+
+
+@tagged("post_install", "-at_install")
+class TestApprovals(B2bContractRpcCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         cls.portal = mail_new_test_user(cls.env, login="user_portal_sps", name="Paula Portal",
                                         email="paula@example.com", groups="base.group_portal")
 

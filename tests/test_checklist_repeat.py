@@ -15,7 +15,7 @@ from odoo.tests import Form, tagged
 import odoo.addons.sales_process_stages as addon
 
 from .common import TestSalesProcessCommon
-from .test_checklist_approvals import ChecklistRpcCase
+from .test_checklist_approvals import B2bContractRpcCase
 
 B2B_DATA = Path(addon.__file__).parent / "data" / "crm_pipeline_b2b_data.xml"
 
@@ -192,21 +192,13 @@ class TestSendBackConfiguration(RepeatCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestNeedsChanges(ChecklistRpcCase):
+class TestNeedsChanges(B2bContractRpcCase):
     """On the seeded B2B pipeline: "Approve the contract" (the team leader's approval) and
     "Attach the signed contract" send the lead back to "Prepare the contract"."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        ref = cls.env.ref
-        cls.team_b2b = ref("sales_process_stages.crm_team_pipeline_b2b")
-        cls.stage_contract = ref("sales_process_stages.crm_stage_b2b_contract")
-        cls.item_prepare = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_prepare")
-        cls.item_approve = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_approve")
-        cls.item_signed = ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_signed_contract")
-        cls.leader = cls.user_sales_leads
-        cls.team_b2b.write({"user_id": cls.leader.id, "member_ids": [(4, cls.user_sales_salesman.id)]})
         # as a new install seeds them (the data is noupdate: databases installed before keep theirs)
         (cls.item_approve | cls.item_signed).send_back_item_id = cls.item_prepare
 
