@@ -163,4 +163,4 @@ class JsonRpcMixin:
         if "error" in payload:
             data = payload["error"]["data"]
             return None, (data["name"], data["message"])
-        return payload["result"], None
+        return payload.get("result"), None  # Odoo leaves out a None result

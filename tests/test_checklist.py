@@ -6,11 +6,11 @@ from psycopg2 import IntegrityError
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged, users
+from odoo.tests import HttpCase, tagged, users
 from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
 
-from .common import TestSalesProcessCommon
+from .common import JsonRpcMixin, TestSalesProcessCommon
 
 
 @tagged("post_install", "-at_install")
@@ -294,3 +294,44 @@ class TestChecklistItemForm(TestSalesProcessCommon):
         self.assertEqual(line.activity_id.user_id, self.user_engineer)
         self.assertTrue(self._new_msgs.filtered(lambda message: self.user_engineer.partner_id in message.partner_ids),
                         "the new assignee is notified")
+
+
+@tagged("post_install", "-at_install")
+class TestChecklistActivityCancelRpc(TestSalesProcessCommon, JsonRpcMixin, HttpCase):
+    """Cancelling an item's activity from the activity menu (Odoo's client deletes it) is refused:
+    the item would stay to do with nobody reminded; it is done or skipped on its line."""
+
+    def test_cancelling_an_item_activity_is_refused(self):
+        lead = self._new_leads()
+        lines = lead.checklist_line_ids.filtered(lambda line: line.stage_id == self.stage_new)
+        for line in lines:  # a mandatory item and an optional one
+            with self.subTest(item=line.name):
+                activity = line.activity_id
+                result, error = self._rpc("mail.activity", "unlink", [activity.ids])
+                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertIn(line.name, error[1])
+                self.assertIn("skip it with a reason", error[1])
+                self.assertTrue(activity.exists())
+                self.assertEqual((line.state, line.activity_id), ("open", activity))
+
+    def test_the_process_own_paths_still_end_the_activities(self):
+        lead = self._new_leads()
+        call, brochure = lead.checklist_line_ids.filtered(lambda line: line.stage_id == self.stage_new)
+        own = lead.activity_schedule("mail.mail_activity_data_todo", summary="My own reminder",
+                                     user_id=self.user_sales_salesman.id)
+        result, error = self._rpc("mail.activity", "unlink", [own.ids])
+        self.assertIsNone(error, "an activity of no item is the rep's to cancel")
+        self.assertFalse(own.exists())
+        result, error = self._rpc("crm.lead.checklist.line", "write", [brochure.ids, {
+            "state": "skipped", "skip_reason": "Sent by post"}])
+        self.assertIsNone(error)
+        self.assertEqual((brochure.state, brochure.activity_id), ("skipped", self.env["mail.activity"]))
+        activity = call.activity_id
+        result, error = self._rpc("mail.activity", "action_feedback", [activity.ids], {"feedback": "Called"})
+        self.assertIsNone(error, error)
+        self.assertEqual(call.state, "done")
+        other = self._new_leads()
+        result, error = self._rpc("crm.lead", "action_set_lost", [other.ids], {
+            "lost_reason_id": self.lost_reason.id})
+        self.assertIsNone(error, error)
+        self.assertFalse(other.activity_ids.exists())

@@ -1,7 +1,24 @@
+import contextlib
+import contextvars
+
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools import bounds
+
+# ids of the activities being marked done now, in this thread (``_action_done`` deletes them as it
+# completes them: not a cancel). A Python context variable, not a context key: no client sets it.
+_ACTIVITY_IDS_BEING_DONE = contextvars.ContextVar("sales_process_stages_activity_ids_being_done",
+                                                  default=frozenset())
+
+
+@contextlib.contextmanager
+def _being_done(activity_ids):
+    token = _ACTIVITY_IDS_BEING_DONE.set(_ACTIVITY_IDS_BEING_DONE.get() | set(activity_ids))
+    try:
+        yield
+    finally:
+        _ACTIVITY_IDS_BEING_DONE.reset(token)
 
 
 class MailActivity(models.Model):
@@ -37,7 +54,8 @@ class MailActivity(models.Model):
             lines._check_attachment()
         # read before the activities are gone
         answered_lead_ids = self.env["crm.lead"]._first_response_activity_lead_ids(self)
-        result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
+        with _being_done(self.ids):
+            result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
         if lines:
             lines._mark_done()
         if answered_lead_ids:
@@ -83,12 +101,30 @@ class MailActivity(models.Model):
                 {"user_id": vals["user_id"]})
         return res
 
+    def _check_checklist_activity_cancel(self):
+        """A user cancelling (deleting) the activity of an open checklist item is refused: the item
+        would stay to do with nobody reminded. It is done or skipped (with a reason) on its line,
+        which ends its activity; the process's own paths (a lost lead, a deleted lead, the line's
+        own changes) run as the superuser or after the line let go of its activity."""
+        if self.env.su:
+            return
+        being_done = _ACTIVITY_IDS_BEING_DONE.get()
+        lines = (self - self.browse(being_done))._checklist_lines()
+        if lines:
+            line = lines[0]
+            raise UserError(_(
+                "“%(item)s” is a checklist item of “%(lead)s”: its activity cannot be cancelled. Mark the item "
+                "done, or skip it with a reason, in the lead's Checklist tab.",
+                item=line.name, lead=line.lead_id.display_name,
+            ))
+
     def _checklist_lines(self):
         """The open checklist lines of these activities (superuser)."""
         return self.env["crm.lead.checklist.line"].sudo().search(
             [("activity_id", "in", self.ids), ("state", "=", "open")])
 
     def unlink(self):
+        self._check_checklist_activity_cancel()
         lead_ids = self._sla_lead_ids()
         res = super().unlink()
         if lead_ids:
