@@ -335,3 +335,47 @@ class TestChecklistActivityCancelRpc(TestSalesProcessCommon, JsonRpcMixin, HttpC
             "lost_reason_id": self.lost_reason.id})
         self.assertIsNone(error, error)
         self.assertFalse(other.activity_ids.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestChecklistTransfer(TestSalesProcessCommon):
+    """A lead transferred to another pipeline leaves its old stage's items: cancelled, the transfer
+    their reason, nobody reminded; entering that stage again makes them to do again."""
+
+    def _lead_in_offer(self):
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        self._complete(lead, self.stage_new)
+        lead.write({"stage_id": self.stage_offer.id})
+        return lead
+
+    def test_transfer_cancels_the_old_stage_items_and_coming_back_reopens_them(self):
+        lead = self._lead_in_offer()
+        offer_lines = lead.checklist_line_ids.filtered(lambda line: line.stage_id == self.stage_offer)
+        self.assertEqual(set(offer_lines.mapped("state")), {"open"})
+        activities = offer_lines.activity_id
+        self.assertTrue(activities)
+        done = lead.checklist_line_ids.filtered(lambda line: line.state == "done")
+        self.assertTrue(done)
+        lead.with_user(self.user_sales_manager).write({"team_id": self.team_plain.id,
+                                                       "stage_id": self.stage_plain_new.id})
+        self.assertEqual(set(offer_lines.mapped("state")), {"cancelled"})
+        self.assertFalse(activities.exists(), "the engineer is no longer reminded")
+        self.assertIn(self.team_plain.name, offer_lines[0].skip_reason)
+        self.assertEqual(set(done.mapped("state")), {"done"}, "work done stays done")
+        # back to the process pipeline, into the offer stage: its items are to do again
+        lead.with_user(self.user_sales_manager).write({"team_id": self.team_process.id,
+                                                       "stage_id": self.stage_offer.id})
+        self.assertEqual(lead.stage_id, self.stage_offer)
+        self.assertEqual(set(offer_lines.mapped("state")), {"open"})
+        self.assertFalse(any(offer_lines.mapped("skip_reason")))
+        self.assertEqual(len(offer_lines.activity_id), len(activities))
+
+    def test_a_lost_and_restored_lead_keeps_the_transfer_cancelled_items(self):
+        lead = self._lead_in_offer()
+        offer_lines = lead.checklist_line_ids.filtered(lambda line: line.stage_id == self.stage_offer)
+        lead.with_user(self.user_sales_manager).write({"team_id": self.team_plain.id,
+                                                       "stage_id": self.stage_plain_new.id})
+        lead.action_set_lost(lost_reason_id=self.lost_reason.id)
+        lead.action_unarchive()
+        self.assertEqual(lead.team_id, self.team_plain)
+        self.assertEqual(set(offer_lines.mapped("state")), {"cancelled"}, "another pipeline's items")

@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from odoo import _, api, fields, models
 
-from ..tools.stage_transition import LOST, RESTORED
+from ..tools.stage_transition import LOST, RESTORED, TRANSFERRED
 
 
 class CrmLead(models.Model):
@@ -112,6 +112,9 @@ class CrmLead(models.Model):
         lost = [t.lead.id for t in transitions if t.kind == LOST and t.was_active]
         if lost:
             self._checklist_cancel_open_lines(lost)
+        transferred = [t.lead.id for t in transitions if t.kind == TRANSFERRED and t.is_active]
+        if transferred:
+            self.browse(transferred)._checklist_cancel_transferred_lines()
         restored = [t.lead.id for t in transitions if t.kind == RESTORED]
         if restored:
             self._checklist_reopen_cancelled_lines(restored)
@@ -127,11 +130,34 @@ class CrmLead(models.Model):
         if lines:
             lines.write({"state": "cancelled"})
 
-    def _checklist_reopen_cancelled_lines(self, lead_ids):
-        """A restored lead's cancelled items are open again, with new activities due as if the
-        lead entered their stage now; those waiting for items not done yet wait again."""
+    def _checklist_cancel_transferred_lines(self):
+        """A lead transferred to another pipeline leaves the items of its old pipeline's stages:
+        those open or waiting are cancelled, the transfer as their reason (nobody outside sales
+        keeps working on a lead that left their process). Entering one of those stages again
+        reopens them (``_checklist_enter_stages``)."""
+        lines = self.env["crm.lead.checklist.line"].sudo().search(
+            [("lead_id", "in", self.ids), ("state", "in", ("open", "waiting"))])
+        for lead in self:
+            left = lines.filtered(lambda line, lead=lead: line.lead_id == lead
+                                  and line.stage_id.team_id not in (lead.team_id, line.stage_id.browse()))
+            if left:
+                left.write({"state": "cancelled", "skip_reason": self.env._(
+                    "Transferred to the pipeline “%(team)s”", team=lead.team_id.display_name)})
+
+    def _checklist_reopen_cancelled_lines(self, lead_ids, stage_by_lead=None):
+        """A restored lead's cancelled items of its pipeline are open again, with new activities
+        due as if the lead entered their stage now; those waiting for items not done yet wait
+        again. Items a transfer cancelled in another pipeline stay cancelled.
+
+        :param stage_by_lead: {lead id: stage id}: only the lines of that stage (a stage entered
+            again)"""
         Line = self.env["crm.lead.checklist.line"].sudo()
         lines = Line.search([("lead_id", "in", lead_ids), ("state", "=", "cancelled")])
+        if stage_by_lead is not None:
+            lines = lines.filtered(lambda line: stage_by_lead.get(line.lead_id.id) == line.stage_id.id)
+        else:
+            lines = lines.filtered(lambda line: line.stage_id.team_id in (line.lead_id.team_id, line.stage_id.browse()))
+        lines.write({"skip_reason": False})
         if not lines:
             return
         prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
@@ -190,6 +216,15 @@ class CrmLead(models.Model):
         ]
         if repeated:
             self._checklist_repeat_lines(repeated, prerequisites)
+        # entering a stage whose items a transfer (or a loss) cancelled: they are to do again
+        cancelled = {
+            transition.lead.id: transition.new_stage_id for transition in transitions
+            if transition.is_active and any(
+                existing.get((transition.lead.id, item.id), ("",))[0] == "cancelled"
+                for item in items_by_stage[transition.new_stage_id])
+        }
+        if cancelled:
+            self._checklist_reopen_cancelled_lines(list(cancelled), stage_by_lead=cancelled)
         # (every waiting line: one whose items before were archived or deleted meanwhile waits for nothing)
         waited_item_ids = [item_id for (__, item_id), (state, __) in existing.items() if state == "waiting"]
         if waited_item_ids:

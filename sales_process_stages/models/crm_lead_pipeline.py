@@ -178,11 +178,12 @@ class CrmLead(models.Model):
                     "Pipeline “%(team)s” does not allow skipping stages: a lead coming from another pipeline "
                     "starts in “%(first)s”.", team=Team.browse(transition.new_team_id).name,
                     first=Stage.browse(first).display_name))
-        # the mandatory items left open in the pipeline's stages before the one entered
+        # the mandatory items left open in the pipeline's stages before the one entered (those the
+        # transfer out cancelled count as the open ones they were)
         open_lines = defaultdict(list)
         for line in self.env["crm.lead.checklist.line"].sudo().search_fetch([
             ("lead_id", "in", [t.lead.id for t in transfers]),
-            ("state", "in", ("open", "waiting")), ("is_mandatory", "=", True),
+            ("state", "in", ("open", "waiting", "cancelled")), ("is_mandatory", "=", True),
         ], ["lead_id", "stage_id", "name"]):
             open_lines[line.lead_id.id].append(line)
         for transition in transfers:
