@@ -296,3 +296,25 @@ class TestStageConversion(TestSalesProcessCommon):
         self.assertEqual(Report.with_user(self.user_sales_salesman).search_count(domain), 8)
         leads[2].user_id = self.user_sales_manager
         self.assertEqual(Report.with_user(self.user_sales_salesman).search_count(domain), 6)
+
+
+@tagged("post_install", "-at_install")
+class TestLostReasonOrder(TestSalesProcessCommon):
+    """The lost dialog lists the reasons of the lead's pipeline first, then those of every
+    pipeline; which reasons it offers is the dialog's domain, unchanged."""
+
+    def test_the_pipeline_reasons_come_first(self):
+        pv = self.env.ref("sales_process_stages.crm_team_pipeline_pv")
+        Reason = self.env["crm.lost.reason"].with_user(self.user_sales_salesman)
+        domain = ["|", ("team_ids", "=", False), ("team_ids", "in", pv.ids)]
+        own = Reason.search([("team_ids", "in", pv.ids)])
+        self.assertTrue(own)
+        plain = [row[0] for row in Reason.name_search("", domain, limit=100)]
+        self.assertNotEqual(set(plain[:len(own)]), set(own.ids), "alphabetical without the pipeline")
+        in_pv = Reason.with_context(lost_reason_team_ids=pv.ids)
+        ordered = [row[0] for row in in_pv.name_search("", domain, limit=100)]
+        self.assertEqual(set(ordered[:len(own)]), set(own.ids))
+        self.assertEqual(set(ordered), set(plain), "the same reasons")
+        self.assertEqual(len(in_pv.name_search("", domain, limit=2)), 2)
+        view = self.env["crm.lead.lost"].get_view(view_type="form")["arch"]
+        self.assertIn("lost_reason_team_ids", view)

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.osv import expression
 
 
 class CrmLostReason(models.Model):
@@ -27,6 +28,22 @@ class CrmLostReason(models.Model):
         ("required_activity_count_positive", "CHECK(required_activity_count >= 0)",
          "The number of required activities cannot be negative."),
     ]
+
+    @api.model
+    def name_search(self, name="", args=None, operator="ilike", limit=100):
+        """In the lost dialog, the reasons of the lead's pipeline come first, then those of every
+        pipeline (``lost_reason_team_ids`` in the context: the order only, never which reasons)."""
+        team_ids = self.env.context.get("lost_reason_team_ids")
+        if not (isinstance(team_ids, list) and team_ids and all(isinstance(i, int) for i in team_ids)):
+            return super().name_search(name, args, operator=operator, limit=limit)
+        own = super().name_search(name, expression.AND([args or [], [("team_ids", "in", team_ids)]]),
+                                  operator=operator, limit=limit)
+        if limit and len(own) >= limit:
+            return own
+        rest = super().name_search(
+            name, expression.AND([args or [], [("id", "not in", [row[0] for row in own])]]),
+            operator=operator, limit=limit and limit - len(own))
+        return own + rest
 
     @api.constrains("required_activity_count", "required_activity_type_id")
     def _check_required_activity_type_id(self):
