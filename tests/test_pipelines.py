@@ -587,3 +587,28 @@ class TestPipelineDemoBoard(HttpCase):
             with self.subTest(pipeline=key):
                 self.browser_js(f"/odoo/action-{action.id}", "console.log('test successful')",
                                 ready="!!(%s)" % " && ".join(checks), login="admin", timeout=60)
+
+
+@tagged("post_install", "-at_install")
+class TestSalesProcessMenu(PipelineCommon):
+    """CRM > Configuration > Sales Process: the consultant's configuration without developer mode."""
+
+    def test_sales_process_configuration_without_developer_mode(self):
+        Menu = self.env["ir.ui.menu"]
+        menus = {name: self.env.ref(f"{MODULE}.{name}") for name in (
+            "crm_stage_menu_sales_process", "crm_stage_checklist_item_menu", "crm_pipeline_template_wizard_menu",
+            "base_automation_menu_crm_lead")}
+        manager_menus = Menu.with_user(self.manager)._visible_menu_ids(debug=False)
+        for name in ("crm_stage_menu_sales_process", "crm_stage_checklist_item_menu",
+                     "crm_pipeline_template_wizard_menu"):
+            self.assertIn(menus[name].id, manager_menus, name)
+        self.assertNotIn(menus["base_automation_menu_crm_lead"].id, manager_menus, "rules are the administrators'")
+        self.assertNotIn(self.env.ref("crm.menu_crm_lead_stage_act").id, manager_menus, "Odoo's needs debug")
+        admin_menus = Menu.with_user(self.env.ref("base.user_admin"))._visible_menu_ids(debug=False)
+        self.assertIn(menus["base_automation_menu_crm_lead"].id, admin_menus)
+        self.assertNotIn(menus["crm_stage_menu_sales_process"].id,
+                         Menu.with_user(self.salesman)._visible_menu_ids(debug=False))
+        stages = self.env.ref(f"{MODULE}.crm_stage_action_sales_process")
+        self.assertEqual(stages.res_model, "crm.stage")
+        self.assertLessEqual(self._stages(self.templates["pv"]),
+                             self.env["crm.stage"].with_user(self.manager).search([]))
