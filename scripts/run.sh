@@ -26,7 +26,8 @@ if [[ ${mode[0]} == -i ]]; then
 fi
 # Odoo 18.0 loads demo data on install unless --without-demo is given. Its log at info level is
 # filtered to the steps (the modules loading; each data and demo file of the addon, as Odoo 18
-# logs them: "odoo.modules.loading: loading sales_process_stages/data/..."; its migrations),
+# logs them: "odoo.modules.loading: loading sales_process_stages/data/..."; each demo lead walked
+# through its pipeline, the longest step; its migrations),
 # warnings and errors: the wait says what it is doing.
 start=$SECONDS
 odoo -d "$DB" "${mode[@]}" --stop-after-init --log-level=info 2>&1 | while IFS= read -r line; do
@@ -35,6 +36,7 @@ odoo -d "$DB" "${mode[@]}" --stop-after-init --log-level=info 2>&1 | while IFS= 
     *"odoo.modules.loading: loading "*" modules"* | *"odoo.modules.loading: Loading module "* | \
     *"odoo.modules.loading: "*"modules loaded in"* | *"odoo.modules.loading: Modules loaded."* | \
     *"odoo.modules.loading: loading $MODULE/"* | *"Module $MODULE: loading demo"* | \
+    *"odoo.addons.$MODULE.demo.pipeline_demo: demo lead "* | \
     *"odoo.modules.migration: module $MODULE: Running migration"* | *"odoo.modules.registry: Registry loaded"*)
       printf '[run] %4ss %s\n' $((SECONDS - start)) "${line#* odoo.}" >&2 ;;
   esac

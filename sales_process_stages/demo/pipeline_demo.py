@@ -18,12 +18,15 @@ A script entry (a dict):
 """
 
 import base64
+import logging
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, fields
 from odoo.tools import SQL
 
 from ..tools.sla_clock import SlaClock
+
+_logger = logging.getLogger(__name__)
 
 # share of their time budget the earlier stays of a lead used, in turn (above 1: the SLA was missed)
 STAY_SHARES = (0.5, 0.8, 0.3, 1.2, 0.6, 0.9)
@@ -33,12 +36,13 @@ STAY_HOURS_WITHOUT_SLA = 30.0
 
 def play(env, script):
     Lead = env["crm.lead"].with_context(mail_activity_quick_update=True, mail_notify_force_send=False)
-    for entry in script:
+    for index, entry in enumerate(script, 1):
         lead = Lead.browse(entry["lead"])
         # the salesperson works the lead (and the lead's chatter says so)
         lead = lead.with_user(lead.user_id or lead.env.user)
         markers = _walk(lead, env["crm.stage"].browse(entry["stage"]), entry)
         _date_back(lead, entry, markers)
+        _logger.info("demo lead %d/%d of %s walked to %s", index, len(script), lead.team_id.name, lead.stage_id.name)
     # the passing of time, caught once: escalations of the overdue leads, team leaders notified
     env["crm.lead"]._cron_sweep_sla(auto_commit=False)
 
