@@ -269,3 +269,86 @@ class TestApprovals(B2bContractRpcCase):
             self._line(lead, self.item_approve).with_user(self.user_sales_salesman).action_done()
         self._line(lead, self.item_approve).sudo().action_done()
         self.assertEqual(self._line(lead, self.item_approve).state, "done")
+
+
+@tagged("post_install", "-at_install")
+class TestStepsThatMoveTheLead(B2bContractRpcCase):
+    """A step can move the lead when it is done (the B2B signed contract wins the deal), through the
+    lead's gate, as the user who did it; a pipeline can lock its won deals (sales managers only)."""
+
+    def _line(self, lead, item):
+        return lead.checklist_line_ids.filtered(lambda line: line.item_id == item)
+
+    def _approved_lead(self):
+        lead = self.env["crm.lead"].create({
+            "name": "Fleet of laptops", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id,
+            "partner_id": self.customer.id, "expected_revenue": 50000})
+        self._line(lead, self.item_prepare).with_user(self.user_sales_salesman).action_done()
+        self._line(lead, self.item_approve).with_user(self.leader).action_done()
+        return lead
+
+    def _attach(self, line):
+        return self.env["ir.attachment"].with_user(self.user_sales_salesman).create({
+            "name": "signed.pdf", "raw": b"%PDF", "res_model": "crm.lead.checklist.line", "res_id": line.id})
+
+    def test_seeded_b2b_signed_contract_wins_and_locks(self):
+        self.assertEqual(self.item_signed.move_to_stage_id, self.env.ref("sales_process_stages.crm_stage_b2b_won"))
+        self.assertTrue(self.team_b2b.lock_won_leads)
+
+    def test_the_signed_contract_wins_the_deal(self):
+        lead = self._approved_lead()
+        signed = self._line(lead, self.item_signed)
+        self._attach(signed)
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [signed.ids])
+        self.assertIsNone(error, error)
+        lead.invalidate_recordset()
+        self.assertTrue(lead.stage_id.is_won)
+        self.assertEqual((lead.probability, signed.state), (100, "done"))
+        history = lead.stage_history_ids.sorted("id")[-1]
+        self.assertEqual(history.stage_id, lead.stage_id, "a move as any other: a new stay")
+
+    def test_a_move_the_gate_refuses_refuses_the_step(self):
+        lead = self._approved_lead()
+        signed = self._line(lead, self.item_signed)
+        self._attach(signed)
+        # the pipeline is made to win only from another stage: the gate refuses the move
+        other = self.env["crm.stage"].search([("team_id", "=", self.team_b2b.id), ("is_won", "=", False),
+                                              ("id", "!=", self.stage_contract.id)], limit=1)
+        self.team_b2b.won_from_stage_ids = other
+        result, error = self._rpc("crm.lead.checklist.line", "action_done", [signed.ids])
+        self.assertEqual(error and error[0], "odoo.exceptions.ValidationError")
+        signed.invalidate_recordset()
+        lead.invalidate_recordset()
+        self.assertEqual((signed.state, lead.stage_id), ("open", self.stage_contract), "nothing half-written")
+
+    def test_won_deals_are_locked_for_the_salesman(self):
+        lead = self._approved_lead()
+        signed = self._line(lead, self.item_signed)
+        self._attach(signed)
+        signed.with_user(self.user_sales_salesman).action_done()
+        self.assertTrue(lead.stage_id.is_won)
+        for vals in ({"expected_revenue": 1}, {"stage_id": self.stage_contract.id}, {"active": False}):
+            with self.subTest(vals=vals):
+                result, error = self._rpc("crm.lead", "write", [lead.ids, vals])
+                self.assertEqual(error and error[0], "odoo.exceptions.UserError")
+                self.assertIn("locks won deals", error[1])
+        lead.invalidate_recordset()
+        self.assertEqual((lead.expected_revenue, lead.active), (50000, True))
+        # the chatter goes on; a sales manager changes the deal
+        __, error = self._rpc("crm.lead", "message_post", [lead.ids], {"body": "Invoice sent"})
+        self.assertIsNone(error, error)
+        __, error = self._rpc("crm.lead", "write", [lead.ids, {"expected_revenue": 48000}],
+                              login="user_sales_manager")
+        self.assertIsNone(error, error)
+        # a pipeline that does not lock: the salesman edits his won deal as in Odoo
+        self.team_b2b.lock_won_leads = False
+        __, error = self._rpc("crm.lead", "write", [lead.ids, {"expected_revenue": 47000}])
+        self.assertIsNone(error, error)
+
+    def test_a_step_moves_only_to_a_stage_of_its_pipeline(self):
+        foreign = self.env.ref("sales_process_stages.crm_stage_pv_won")
+        with self.assertRaises(ValidationError):
+            self.item_signed.move_to_stage_id = foreign
+        with self.assertRaises(ValidationError):
+            self.item_signed.move_to_stage_id = self.stage_contract

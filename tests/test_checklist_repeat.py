@@ -221,8 +221,11 @@ class TestNeedsChanges(B2bContractRpcCase):
         """A new install seeds them: "Approve the contract" and "Attach the signed contract" send the
         lead back to "Prepare the contract", which sends back nowhere."""
         root = etree.parse(str(B2B_DATA)).getroot()
-        seeded = {record.get("id"): record.find("field[@name='send_back_item_id']")
-                  for record in root.iter("record") if record.get("model") == "crm.stage.checklist.item"}
+        seeded = {}  # an item's fields may be given by more than one record (the signed contract's target stage)
+        for record in root.iter("record"):
+            if record.get("model") == "crm.stage.checklist.item":
+                field = record.find("field[@name='send_back_item_id']")
+                seeded[record.get("id")] = seeded.get(record.get("id")) if field is None else field
         prepare = "crm_stage_checklist_item_b2b_contract_prepare"
         for xmlid in ("crm_stage_checklist_item_b2b_contract_approve",
                       "crm_stage_checklist_item_b2b_contract_signed_contract"):

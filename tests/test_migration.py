@@ -95,6 +95,9 @@ class TestMigrationWelcome(TransactionCase):
         saas_stage, saas_rule, _saas_action = self._old_welcome_rule(
             "saas", filter_domain="[('team_id', '!=', False), ('probability', '=', 100)]")
         pv_stage.sequence, saas_stage.sequence = 50, 55  # as seeded; as a consultant set it
+        signed = self.env.ref("sales_process_stages.crm_stage_checklist_item_b2b_contract_signed_contract")
+        signed.move_to_stage_id = False
+        signed.stage_id.team_id.lock_won_leads = False
         b2b_stage = self.env.ref("sales_process_stages.crm_stage_b2b_won")
         b2b_stage.mail_template_id = False  # the consultant deleted the B2B welcome rule
         migration = _load_migration("18.0.1.5.0")
@@ -106,6 +109,8 @@ class TestMigrationWelcome(TransactionCase):
         self.assertTrue(saas_rule.exists(), "a rule the consultant changed is theirs")
         self.assertFalse(saas_stage.mail_template_id)
         self.assertFalse(b2b_stage.mail_template_id, "a deleted welcome stays deleted")
+        self.assertEqual(signed.move_to_stage_id, self.env.ref("sales_process_stages.crm_stage_b2b_won"))
+        self.assertTrue(signed.stage_id.team_id.lock_won_leads)
         self.assertEqual((pv_stage.sequence, saas_stage.sequence), (100, 55),
                          "the seeded won stages after crm's Won, unless the consultant moved them")
         migration.migrate(self.env.cr, "18.0.1.4.0")

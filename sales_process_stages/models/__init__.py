@@ -20,6 +20,7 @@ from . import crm_lead_call_queue
 from . import crm_lead_daily_review
 from . import crm_lead_customer_status
 from . import crm_lead_stage_email
+from . import crm_lead_won_lock
 from . import crm_lead_dates
 from . import crm_lead_checklist_line
 from . import mail_activity

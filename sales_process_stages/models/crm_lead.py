@@ -41,6 +41,7 @@ from ..tools.stage_transition import (
     UPDATED,
     WON,
     StageTransition,
+    applying_transitions,
 )
 
 # fields whose change makes a transition (concerns add theirs: ``_stage_transition_fields``)
@@ -275,8 +276,9 @@ class CrmLead(models.Model):
     def _apply_stage_transitions(self, transitions):
         """The apply step, after the write (or the create), in batch: the named steps of
         ``_get_stage_transition_apply_steps``, in their order."""
-        for step in self._get_stage_transition_apply_steps():
-            getattr(self, step)(transitions)
+        with applying_transitions():
+            for step in self._get_stage_transition_apply_steps():
+                getattr(self, step)(transitions)
 
     # ------------------------------------------------------------
     # PLANNED NEXT ACTIVITY

@@ -165,6 +165,8 @@ class CrmLeadChecklistLine(models.Model):
             activities.filtered("active").action_feedback(feedback=_("Checklist item done"))
         elif state in ("skipped", "cancelled", "waiting"):
             activities.exists().unlink()  # a lost lead's activities are deleted by mail already
+        if state == "done":
+            changing._move_leads_on_done()
         if state in ("done", "skipped"):
             changing._start_next_lines()
         elif reopened:
@@ -426,8 +428,23 @@ class CrmLeadChecklistLine(models.Model):
         waiting for them may start."""
         res = super(CrmLeadChecklistLine, self.sudo()).write(
             {"state": "done", "done_date": fields.Datetime.now(), "done_user_id": self.env.uid})
+        self._move_leads_on_done()
         self._start_next_lines()
         return res
+
+    def _move_leads_on_done(self):
+        """Steps that move the lead (``item.move_to_stage_id``), done: their leads, still in the
+        step's stage, move to its target, as the user who did them, through the lead's ``write`` and
+        its gate (a refused move refuses the step: nothing is half-written)."""
+        targets = {}
+        for line in self.sudo():
+            target = line.item_id.move_to_stage_id
+            lead = line.lead_id
+            if target and lead.active and lead.stage_id == line.stage_id and lead.stage_id != target:
+                targets.setdefault(target, self.env["crm.lead"].browse())
+                targets[target] |= lead
+        for target, leads in targets.items():
+            leads.with_env(self.env(su=False)).write({"stage_id": target.id})
 
     # ------------------------------------------------------------
     # BUSINESS: steps in order (items waiting for items)

@@ -77,6 +77,12 @@ class CrmStageChecklistItem(models.Model):
         help="An earlier item of the same stage: when this step is rejected or needs changes (\"Needs "
         "Changes\" on the lead's item), that item and the done items after it are reopened, in order.")
 
+    # a step that moves the lead: the signed contract wins the deal
+    move_to_stage_id = fields.Many2one(
+        "crm.stage", string="Moves the Lead To", ondelete="set null", copy=False, index="btree_not_null",
+        help="When this item is done, the lead moves to this stage (e.g. the signed contract: Won), by the user "
+        "who did it, through the same rules as any move: a move the rules refuse refuses the item too.")
+
     _sql_constraints = [
         ("due_offset_positive", "CHECK(due_offset >= 0)", "The due offset of a checklist item cannot be negative."),
     ]
@@ -173,6 +179,16 @@ class CrmStageChecklistItem(models.Model):
                     "“%(stage)s”, not to “%(target)s” (%(target_stage)s).",
                     item=item.name, stage=item.stage_id.name, target=target.name,
                     target_stage=target.stage_id.name))
+
+    @api.constrains("move_to_stage_id", "stage_id")
+    def _check_move_to_stage_id(self):
+        """A step moves the lead to another stage of its pipeline (or a stage every pipeline shares)."""
+        for item in self.filtered("move_to_stage_id"):
+            target, stage = item.move_to_stage_id, item.stage_id
+            if target == stage or (target.team_id and target.team_id != stage.team_id):
+                raise ValidationError(_(
+                    "Checklist item “%(item)s” can only move the lead to another stage of its pipeline, not to "
+                    "“%(target)s”.", item=item.name, target=target.display_name))
 
     def _get_depends_on_cycle(self):
         """The items of a circle of waits through this item (in order, starting with it), or no item."""

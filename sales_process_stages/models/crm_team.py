@@ -28,6 +28,10 @@ class CrmTeam(models.Model):
         "crm.stage", "crm_team_won_from_stage_rel", "team_id", "stage_id", string="Won Only From",
         domain="[('is_won', '=', False), '|', ('team_id', '=', False), ('team_id', '=', id)]",
         help="Stages from which a lead of this pipeline may be won. Empty: from any stage.")
+    lock_won_leads = fields.Boolean(
+        "Lock Won Deals",
+        help="A won deal of this pipeline is changed only by sales managers (reopened, lost, edited): the signed "
+        "deal stays as it was signed. Messages and activities go on as usual.")
     # Forecast
     probability_mode = fields.Selection(
         [("scoring", "Predictive scoring"), ("fixed", "Fixed per stage")], string="Win Probability",

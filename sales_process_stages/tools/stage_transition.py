@@ -5,6 +5,8 @@ written, and hands the same list to both steps of the transition: the check
 (``_get_stage_transition_problems``) and the apply (``_apply_stage_transitions``).
 """
 
+import contextlib
+import contextvars
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -18,6 +20,24 @@ TRANSFERRED = "transferred"  # to a stage of another pipeline
 UPDATED = "updated"  # same stage and outcome; pipeline, salesperson or hold changed
 
 EMPTY = MappingProxyType({})
+
+# set while the apply step runs (its steps write what a move implies, whoever moved the lead): a
+# Python context variable, not a context key, so no client sets it
+_APPLYING = contextvars.ContextVar("sales_process_stages_applying_transitions", default=False)
+
+
+@contextlib.contextmanager
+def applying_transitions():
+    token = _APPLYING.set(True)
+    try:
+        yield
+    finally:
+        _APPLYING.reset(token)
+
+
+def is_applying_transitions():
+    """Whether the transition's apply step is running now (in this thread)."""
+    return _APPLYING.get()
 
 
 @dataclass(frozen=True, slots=True)

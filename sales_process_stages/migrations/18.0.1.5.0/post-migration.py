@@ -8,7 +8,10 @@ they moved to another filter is theirs and stays; a stage that already has an em
 The seeded won stages come after crm's own Won (sequence 70), as the B2B one already did: crm takes
 the first won stage by sequence when it looks for "the" won stage (its lead scoring, its tests), and
 a seeded one first made crm pick a stage of another pipeline. Moved only where the consultant left
-the seeded sequence."""
+the seeded sequence.
+
+The B2B pipeline's signed contract wins the deal and its won deals are locked, as a new install
+seeds them: only where the item moves the lead nowhere yet, and on the seeded B2B team."""
 from odoo import SUPERUSER_ID, api
 
 MODULE = "sales_process_stages"
@@ -24,6 +27,11 @@ def migrate(cr, version):
         stage = env.ref(f"{MODULE}.crm_stage_{key}_won", raise_if_not_found=False)
         if stage and stage.sequence == sequence:
             stage.sequence = WON_SEQUENCE
+    signed = env.ref(f"{MODULE}.crm_stage_checklist_item_b2b_contract_signed_contract", raise_if_not_found=False)
+    b2b_won = env.ref(f"{MODULE}.crm_stage_b2b_won", raise_if_not_found=False)
+    if signed and b2b_won and not signed.move_to_stage_id and b2b_won.team_id == signed.stage_id.team_id:
+        signed.move_to_stage_id = b2b_won
+        b2b_won.team_id.lock_won_leads = True
     for key in PIPELINES:
         rule = env.ref(f"{MODULE}.base_automation_{key}_won_welcome", raise_if_not_found=False)
         if not rule:
