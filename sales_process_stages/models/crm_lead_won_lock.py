@@ -26,10 +26,13 @@ class CrmLead(models.Model):
             return
         fields_written = {name for name in vals
                           if name not in UNLOCKED_FIELDS and not name.startswith(UNLOCKED_FIELD_PREFIXES)}
-        if not fields_written or self.env.user.has_group("sales_team.group_sale_manager"):
+        if not fields_written:
             return
+        locking = self.env["crm.stage"]._get_process_rules()["won_locked_teams"]
+        if not locking or self.env.user.has_group("sales_team.group_sale_manager"):
+            return  # no pipeline locks (plain Odoo costs nothing more)
         locked = self.sudo().filtered(
-            lambda lead: lead.active and lead.stage_id.is_won and lead.team_id.lock_won_leads)
+            lambda lead: lead.team_id.id in locking and lead.active and lead.stage_id.is_won)
         if locked:
             raise UserError(_(
                 "“%(lead)s” is won and its pipeline “%(team)s” locks won deals: only a sales manager changes it.",

@@ -251,6 +251,7 @@ class CrmStage(models.Model):
                   teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities,
                   'own_stages_teams': ids of teams using their own stages only,
                   'lost_reason_teams': ids of teams requiring a lost reason,
+                  'won_locked_teams': ids of teams locking their won deals,
                   'process_teams': ids of the pipelines someone configured (a policy, or a stage of
                   their own with rules): where the pipeline invariants of ``crm_lead_pipeline.py`` hold,
                   'item_prerequisites': {item_id: ids of the active items it waits for},
@@ -301,9 +302,10 @@ class CrmStage(models.Model):
         fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
         own_stages_teams = frozenset(self.env["crm.team"].search([("own_stages_only", "=", True)]).ids)
         lost_reason_teams = frozenset(self.env["crm.team"].search([("lost_reason_required", "=", True)]).ids)
+        won_locked_teams = frozenset(self.env["crm.team"].search([("lock_won_leads", "=", True)]).ids)
         # pipelines someone configured: a policy of the team, or a stage of its own with rules
         # (pipelines nobody configured behave as in plain Odoo, see crm_lead_pipeline.py)
-        process_teams = set(team_policies) | fixed_teams | own_stages_teams | lost_reason_teams
+        process_teams = set(team_policies) | fixed_teams | own_stages_teams | lost_reason_teams | won_locked_teams
         process_teams.update(
             rule["team_id"] for rule in rules.values()
             if rule["team_id"] and (rule["required_fields"] or rule["require_next_activity"] or rule["item_ids"]
@@ -322,6 +324,7 @@ class CrmStage(models.Model):
             "fixed_probability_teams": fixed_teams,
             "own_stages_teams": own_stages_teams,
             "lost_reason_teams": lost_reason_teams,
+            "won_locked_teams": won_locked_teams,
             "process_teams": frozenset(process_teams),
             "item_prerequisites": MappingProxyType(prerequisites),
             "item_followers": MappingProxyType(followers),

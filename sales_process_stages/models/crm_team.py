@@ -10,7 +10,7 @@ from ..tools.sla_clock import SlaClock
 
 # team settings the process rules hold (crm.stage._get_process_rules)
 PROCESS_RULE_FIELDS = {"allow_skip_stages", "allow_move_back", "won_from_stage_ids", "probability_mode",
-                       "own_stages_only", "lost_reason_required", "active"}
+                       "own_stages_only", "lost_reason_required", "lock_won_leads", "active"}
 
 
 class CrmTeam(models.Model):
