@@ -352,3 +352,74 @@ class TestStepsThatMoveTheLead(B2bContractRpcCase):
             self.item_signed.move_to_stage_id = foreign
         with self.assertRaises(ValidationError):
             self.item_signed.move_to_stage_id = self.stage_contract
+
+
+@tagged("post_install", "-at_install")
+class TestApproveOrReject(B2bContractRpcCase):
+    """An approval is approved or rejected by its approver, a rejection with a reason kept on the
+    line and in the chatter, and the lead back to the step the item names."""
+
+    def _line(self, lead, item):
+        return lead.checklist_line_ids.filtered(lambda line: line.item_id == item)
+
+    def _lead_to_approve(self):
+        lead = self.env["crm.lead"].create({
+            "name": "Fleet of laptops", "type": "opportunity", "team_id": self.team_b2b.id,
+            "stage_id": self.stage_contract.id, "user_id": self.user_sales_salesman.id,
+            "partner_id": self.customer.id, "expected_revenue": 50000})
+        self._line(lead, self.item_prepare).with_user(self.user_sales_salesman).action_done()
+        return lead
+
+    def test_the_seeded_contract_approval(self):
+        self.assertTrue(self.item_approve.is_approval)
+        self.assertEqual(self.item_approve.send_back_item_id, self.item_prepare)
+
+    def test_the_approver_rejects_with_a_reason_and_the_lead_goes_back(self):
+        lead = self._lead_to_approve()
+        prepare, approve = self._line(lead, self.item_prepare), self._line(lead, self.item_approve)
+        self.assertTrue(approve.is_approval)
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "action_reject", [approve.ids, "Too cheap"]),
+                           "the team leader")
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "action_reject", [approve.ids, "  "],
+                                     login=self.leader.login), "Say why")
+        self.assertRefused(self._rpc("crm.lead.checklist.line", "write", [approve.ids, {
+            "rejection_reason": "forged"}]), "cannot be changed")
+        __, error = self._rpc("crm.lead.checklist.line", "action_reject", [approve.ids, "Discount above 15 %"],
+                              login=self.leader.login)
+        self.assertIsNone(error, error)
+        approve.invalidate_recordset()
+        prepare.invalidate_recordset()
+        self.assertEqual((approve.rejection_reason, approve.rejected_by_id), ("Discount above 15 %", self.leader))
+        self.assertEqual((prepare.state, approve.state), ("open", "waiting"), "back to prepare the contract")
+        self.flush_tracking()
+        self.assertIn("Discount above 15 %", lead.message_ids[0].body)
+        self.assertIn("rejected", lead.message_ids[0].body)
+        # prepared again, then approved: done by the leader, the last rejection kept on the line
+        prepare.with_user(self.user_sales_salesman).action_done()
+        __, error = self._rpc("crm.lead.checklist.line", "action_done", [approve.ids], login=self.leader.login)
+        self.assertIsNone(error, error)
+        approve.invalidate_recordset()
+        self.assertEqual((approve.state, approve.done_user_id), ("done", self.leader))
+        self.assertEqual(approve.rejection_reason, "Discount above 15 %")
+
+    def test_an_approval_without_a_step_to_go_back_to_is_to_do_again(self):
+        self.item_approve.send_back_item_id = False
+        lead = self._lead_to_approve()
+        approve = self._line(lead, self.item_approve)
+        approve.with_user(self.leader).action_done()
+        self.assertEqual(approve.state, "done")
+        approve.with_user(self.leader).action_reject("The customer changed the quantities")
+        self.assertEqual(approve.state, "open")
+        self.assertTrue(approve.activity_id)
+        with self.assertRaises(ValidationError):
+            self._line(lead, self.item_prepare).with_user(self.user_sales_salesman).action_reject("not an approval")
+
+    def test_the_reject_dialog(self):
+        lead = self._lead_to_approve()
+        approve = self._line(lead, self.item_approve)
+        action = approve.with_user(self.leader).action_needs_changes()
+        self.assertEqual(action["name"], "Reject")
+        wizard = self.env["crm.lead.checklist.line.send.back"].with_user(self.leader).create({
+            "line_id": approve.id, "reason": "Wrong legal entity"})
+        wizard.action_send_back()
+        self.assertEqual(approve.rejection_reason, "Wrong legal entity")

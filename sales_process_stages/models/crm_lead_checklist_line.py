@@ -61,6 +61,11 @@ class CrmLeadChecklistLine(models.Model):
     done_date = fields.Datetime("Done On", readonly=True)
     done_user_id = fields.Many2one("res.users", string="Done By", readonly=True)
     skip_reason = fields.Char()
+    # approvals: approved is done; the last rejection stays on the line (and in the chatter)
+    is_approval = fields.Boolean(related="item_id.is_approval")
+    rejection_reason = fields.Text("Rejected Because", readonly=True)
+    rejected_by_id = fields.Many2one("res.users", string="Rejected By", readonly=True)
+    rejected_date = fields.Datetime("Rejected On", readonly=True)
     note = fields.Text(help="The assignee's note on the work done.")
     activity_id = fields.Many2one("mail.activity", ondelete="set null", index="btree_not_null")
     is_overdue = fields.Boolean("Overdue", compute="_compute_is_overdue", search="_search_is_overdue")
@@ -358,13 +363,24 @@ class CrmLeadChecklistLine(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Needs Changes"),
+            "name": _("Reject") if self.sudo().is_approval else _("Needs Changes"),
             "res_model": "crm.lead.checklist.line.send.back",
             "view_mode": "form",
             "views": [(False, "form")],
             "context": {"default_line_id": self.id},
             "target": "new",
         }
+
+    def action_reject(self, reason):
+        """Reject these approvals, saying why: decided by who may approve them (the same rule as
+        approving); the lead goes back to the step the item names (``_send_back``), else the
+        approval is to do again. The reason stays on the line and is posted on the lead."""
+        reason = (reason or "").strip() if isinstance(reason, str) else ""
+        if not reason:
+            raise ValidationError(_("Say why it is rejected."))
+        for line in self:
+            line._reject(reason)
+        return True
 
     def action_send_back(self, reason):
         """This step needs changes (rejected, postponed): the step its item sends the lead back to
@@ -392,13 +408,30 @@ class CrmLeadChecklistLine(models.Model):
         # (those the write set waiting again, after a step reopened with them, start later)
         closed.filtered(lambda line: line.state == "open").sudo()._start()
 
-    def _send_back(self, reason):
-        """One step needs changes: see ``action_send_back``."""
+    def _reject(self, reason):
+        """One approval rejected: see ``action_reject``."""
         self.ensure_one()
         line = self.sudo()
-        target = line.item_id.send_back_item_id
-        if not target.active:
-            raise ValidationError(_("“%(item)s” does not send the lead back to an earlier step.", item=line.name))
+        if not line.is_approval:
+            raise ValidationError(_("“%(item)s” is not an approval: it cannot be rejected.", item=line.name))
+        self._check_decision()
+        line.write({"rejection_reason": reason, "rejected_by_id": self.env.uid,
+                    "rejected_date": fields.Datetime.now()})
+        heading = _("“%(item)s” rejected: %(reason)s", item=line.name, reason=reason)
+        if line.item_id.send_back_item_id.active:
+            self._send_back(reason, heading=heading)
+            return
+        if line.state == "done":
+            self._reopen()
+        line.lead_id.message_post(
+            body=Markup("%s<br/>%s") % (heading, _("“%(item)s” is to do again.", item=line.name)),
+            author_id=self.env.user.partner_id.id, message_type="comment", subtype_xmlid="mail.mt_note")
+
+    def _check_decision(self):
+        """Who may decide on the line (needs changes, a rejection): who may edit it and complete it,
+        on an item to do or done of the lead's current stage."""
+        self.ensure_one()
+        line = self.sudo()
         # the user may edit this line, and decides on it as on completing it
         self.check_access("write")
         self._check_completer()
@@ -407,6 +440,16 @@ class CrmLeadChecklistLine(models.Model):
             raise ValidationError(_(
                 "Only an item to do or done in the lead's current stage can need changes: “%(item)s” is not.",
                 item=line.name))
+
+    def _send_back(self, reason, heading=None):
+        """One step needs changes: see ``action_send_back``."""
+        self.ensure_one()
+        line = self.sudo()
+        target = line.item_id.send_back_item_id
+        if not target.active:
+            raise ValidationError(_("“%(item)s” does not send the lead back to an earlier step.", item=line.name))
+        self._check_decision()
+        lead = line.lead_id
         lines = line.search([("lead_id", "=", lead.id), ("stage_id", "=", line.stage_id.id)])
         start = lines.filtered(lambda other: other.item_id == target)[:1]
         threshold = (start.sequence, start.id) if start else (target.sequence, 0)
@@ -417,7 +460,7 @@ class CrmLeadChecklistLine(models.Model):
         reopened._reopen()
         lead.message_post(
             body=Markup("%s<br/>%s") % (
-                _("“%(item)s” needs changes: %(reason)s", item=line.name, reason=reason),
+                heading or _("“%(item)s” needs changes: %(reason)s", item=line.name, reason=reason),
                 _("Back to “%(target)s”; to do again: %(items)s.", target=target.name,
                   items=", ".join(f"“{name}”" for name in reopened.mapped("name")))),
             author_id=self.env.user.partner_id.id, message_type="comment", subtype_xmlid="mail.mt_note")

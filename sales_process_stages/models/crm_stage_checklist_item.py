@@ -77,6 +77,11 @@ class CrmStageChecklistItem(models.Model):
         help="An earlier item of the same stage: when this step is rejected or needs changes (\"Needs "
         "Changes\" on the lead's item), that item and the done items after it are reopened, in order.")
 
+    is_approval = fields.Boolean(
+        "Approval",
+        help="An approval: who may complete it (Completed By) approves or rejects it, a rejection with a reason "
+        "kept on the lead's item and in its chatter; a rejection sends the lead back to the step it names "
+        "(Sends Back To), or leaves the approval to do.")
     # a step that moves the lead: the signed contract wins the deal
     move_to_stage_id = fields.Many2one(
         "crm.stage", string="Moves the Lead To", ondelete="set null", copy=False, index="btree_not_null",

@@ -11,7 +11,8 @@ a seeded one first made crm pick a stage of another pipeline. Moved only where t
 the seeded sequence.
 
 The B2B pipeline's signed contract wins the deal and its won deals are locked, as a new install
-seeds them: only where the item moves the lead nowhere yet, and on the seeded B2B team."""
+seeds them: only where the item moves the lead nowhere yet, and on the seeded B2B team; its
+"Approve the contract" is an approval (approve or reject), where it is still the team leader's."""
 from odoo import SUPERUSER_ID, api
 
 MODULE = "sales_process_stages"
@@ -32,6 +33,9 @@ def migrate(cr, version):
     if signed and b2b_won and not signed.move_to_stage_id and b2b_won.team_id == signed.stage_id.team_id:
         signed.move_to_stage_id = b2b_won
         b2b_won.team_id.lock_won_leads = True
+    approve = env.ref(f"{MODULE}.crm_stage_checklist_item_b2b_contract_approve", raise_if_not_found=False)
+    if approve and approve.completer_type == "team_leader":
+        approve.is_approval = True
     for key in PIPELINES:
         rule = env.ref(f"{MODULE}.base_automation_{key}_won_welcome", raise_if_not_found=False)
         if not rule:
