@@ -73,7 +73,8 @@ def _walk(lead, target, entry):
     if target.is_won:
         _finish_stage(lead)
         markers.append(_last_message_id(env))
-        lead.action_set_won()
+        if not lead.stage_id.is_won:  # a step may have won it (the B2B signed contract)
+            lead.action_set_won()
         _flush_tracking(env)
     else:
         lines = _open_lines(lead).filtered("is_mandatory")[:entry.get("done", 0)]
