@@ -91,7 +91,8 @@ class AutomationCommon(PipelineCommon, MailCase):
         names = [name for name in stage.required_field_ids.mapped("name") if name != "partner_id"]
         lead = self._lead(team, partner, stage, **self._values(names))
         self._complete_items(lead)
-        lead.with_user(self.salesman).action_set_won()
+        if not lead.stage_id.is_won:  # a step that moves the lead may have won it (B2B: the signed contract)
+            lead.with_user(self.salesman).action_set_won()
         self.assertEqual(lead.stage_id.is_won, True)
         return lead
 
@@ -201,7 +202,8 @@ class TestSeededAutomations(AutomationCommon):
                 lead.with_user(self.manager).write({"stage_id": self.templates[key].won_from_stage_ids[:1].id})
                 self.flush_tracking()
                 self._complete_items(lead)
-                lead.with_user(self.salesman).action_set_won()
+                if not lead.stage_id.is_won:
+                    lead.with_user(self.salesman).action_set_won()
                 self.flush_tracking()
         self._run_time_rules(T0 + timedelta(hours=5))
         for key, _partner, lang in cases:
@@ -546,3 +548,46 @@ class TestSeededActionsRunFromTheirRule(JsonRpcMixin, AutomationCommon, HttpCase
         result, error = self._run(action, lead, self.salesman.login)
         self.assertIsNone(error)
         self.assertIn("Checked by us", str(lead.description))
+
+
+@tagged("post_install", "-at_install", "sps_automations")
+class TestSlaSweepFiresAutomations(AutomationCommon):
+    """The SLA sweep writes the SLA status through the ORM: a rule "when the SLA status becomes
+    Overdue" fires from the sweep as from a user's write (the seeded PV example, archived until a
+    consultant unarchives it)."""
+
+    def test_seeded_example_is_archived_until_unarchived(self):
+        rule = self._rule("pv_overdue_first_contact")
+        self.assertFalse(rule.active, "archived: no rule looked up on every lead's write by installing")
+        self.assertEqual((rule.trigger, rule.trigger_field_ids.name), ("on_create_or_write", "sla_state"))
+
+    def test_sweep_fires_the_rule_on_the_sla_status(self):
+        team = self.templates["pv"]
+        team.user_id = self.manager
+        first = self._stages(team)[:1]
+        other = next(other for key, other in self.templates.items()
+                     if key != "pv" and self._stages(other)[:1].sla_enabled)
+        self._rule("pv_overdue_first_contact").active = True
+        with self.mock_datetime_and_now(T0):
+            new_lead = self._lead(team, stage=first)
+            other_lead = self._lead(other)
+        self.assertEqual(new_lead.sla_state, "on_track")
+        written_at = new_lead.write_date
+
+        self.env["crm.lead"].flush_model()
+        with self.mock_datetime_and_now(T0 + timedelta(days=3)):
+            self.env["crm.lead"]._cron_sweep_sla()
+            self.env["crm.lead"].flush_model()
+        self.assertEqual(new_lead.sla_state, "overdue")
+        self.assertEqual(new_lead.user_id, self.manager, "the rule fired from the sweep: the team leader has it")
+        self.assertGreater(new_lead.write_date, written_at, "written through the ORM: write_date follows")
+        self.assertIn(self.manager.name, new_lead.message_ids.tracking_value_ids.mapped("new_value_char"),
+                      "the reassignment is tracked in the chatter")
+        self.assertEqual(other_lead.sla_state, "overdue")
+        self.assertEqual(other_lead.user_id, self.salesman, "another pipeline's stage: the rule's filter keeps it")
+
+        # the rule fires once: the next sweep finds nothing to change
+        with self.mock_datetime_and_now(T0 + timedelta(days=4)):
+            new_lead.user_id = self.salesman
+            self.env["crm.lead"]._cron_sweep_sla()
+        self.assertEqual(new_lead.user_id, self.salesman)

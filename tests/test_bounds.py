@@ -50,7 +50,9 @@ class TestBoundsRpc(TestSalesProcessCommon, JsonRpcMixin, HttpCase):
             self.assertIn(fragment, error[1])
 
     def _today(self, days=0):
-        return fields.Date.context_today(self.env["crm.lead"]) + timedelta(days=days)
+        """Today for the salesman (his time zone: the server checks in the user's day)."""
+        salesman_leads = self.env["crm.lead"].with_user(self.user_sales_salesman)
+        return fields.Date.context_today(salesman_leads) + timedelta(days=days)
 
     # ------------------------------------------------------------
     # activities of a lead (the SLA reads their due dates)

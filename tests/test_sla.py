@@ -291,6 +291,22 @@ class TestSlaActivitiesAndHolds(SlaCommon):
         self.assertAlmostEqual(lead.sla_paused_hours, (resume_at - hold_at).total_seconds() / 3600)
         self.assertAlmostEqual(stay.hold_hours, (resume_at - hold_at).total_seconds() / 3600)
 
+    def test_hold_refusals_are_the_check_steps(self):
+        """A hold without a reason, or of a lost lead, is refused in the check step's one message
+        and nothing is written."""
+        with self.mock_datetime_and_now(FRI_16_NY):
+            lead = self._create_lead(stage_id=self.stage_proposition.id)
+        with self.mock_datetime_and_now(FRI_16_NY + timedelta(hours=1)):
+            with self.assertRaises(ValidationError) as refused:
+                lead.write({"sla_hold_until": date(2024, 6, 12), "sla_hold_reason": " "})
+            self.assertIn("Say why", str(refused.exception))
+            self.assertFalse(lead.sla_hold_until)
+            lead.action_set_lost()
+            with self.assertRaises(ValidationError) as refused:
+                lead.write({"sla_hold_until": date(2024, 6, 12), "sla_hold_reason": "Budget"})
+            self.assertIn("cannot be put on hold", str(refused.exception))
+            self.assertFalse(lead.sla_hold_until)
+
     def test_hold_overdue_lead_then_leave(self):
         """A lead put on hold once overdue stays late: leaving the stage records a missed SLA."""
         with self.mock_datetime_and_now(FRI_16_NY):

@@ -12,6 +12,7 @@ from . import crm_lead_pipeline
 from . import crm_lead_checklist
 from . import crm_lead_fixed_probability
 from . import crm_lead_sla
+from . import crm_lead_sla_sweep
 from . import crm_lead_first_response
 from . import crm_lead_history
 from . import crm_lead_loss

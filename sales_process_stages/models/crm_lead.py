@@ -15,7 +15,7 @@ file:
 - ``crm_lead_checklist.py``: open mandatory items block leaving forward; entering a stage gives
   the lead its checklist and schedules the activities;
 - ``crm_lead_fixed_probability.py``: the stage's fixed probability;
-- ``crm_lead_sla.py``: the SLA of the stay (and the scheduled sweep);
+- ``crm_lead_sla.py``: the SLA of the stay; ``crm_lead_sla_sweep.py``: its scheduled sweep;
 - ``crm_lead_history.py``: the stays of ``crm.lead.stage.history``;
 - ``crm_lead_loss.py``: the lost reason and its details; restore.
 
@@ -281,8 +281,14 @@ class CrmLead(models.Model):
                 getattr(self, step)(transitions)
 
     # ------------------------------------------------------------
-    # PLANNED NEXT ACTIVITY
+    # ACTIVITIES: the one hook, and the one planned next activity
     # ------------------------------------------------------------
+
+    def _on_activities_changed(self):
+        """The leads' activities were created, changed (deadline, type, record) or deleted
+        (``mail.activity``, as the superuser's or a user's): each concern that reads them extends
+        this (the SLA: a deadline that waits for planned activities)."""
+        return None
 
     def _get_planned_next_activity_domain(self):
         """The one definition of a lead's planned next activity, read by the stages that require one

@@ -15,7 +15,7 @@ The groups' conditions are SQL shared with the daily review (``crm.lead.daily.re
 from odoo import fields, models
 from odoo.tools import SQL
 
-from .crm_lead_sla import SLA_STATES
+from ..tools.sla_state import SLA_STATES
 
 # The day of the lead's salesperson: ``d.today`` (a date), ``d.tomorrow_start`` (naive UTC).
 SALESPERSON_DAY_SQL = SQL("""

@@ -64,7 +64,7 @@ class CrmLeadChecklistLine(models.Model):
     # approvals: approved is done; the last rejection stays on the line (and in the chatter)
     is_approval = fields.Boolean(related="item_id.is_approval")
     rejection_reason = fields.Text("Rejected Because", readonly=True)
-    rejected_by_id = fields.Many2one("res.users", string="Rejected By", readonly=True)
+    rejected_by_id = fields.Many2one("res.users", readonly=True)
     rejected_date = fields.Datetime("Rejected On", readonly=True)
     note = fields.Text(help="The assignee's note on the work done.")
     activity_id = fields.Many2one("mail.activity", ondelete="set null", index="btree_not_null")

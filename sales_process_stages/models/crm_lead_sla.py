@@ -1,105 +1,35 @@
 """The SLA of a lead's stay in a stage: a time budget counted in calendar or working time, a
 traffic light (on track, due soon, overdue), holds, escalations. Set in the transition's apply
 step (see ``crm_lead.py``) when a stay starts or ends; the scheduled sweep
-(``_cron_sweep_sla``) catches the passing of time, set-based.
+(``crm_lead_sla_sweep.py``) catches the passing of time.
 
 Durations count minutes, hours or days (``crm.stage``'s ``SLA_UNITS``). The sweep runs every
 15 minutes; an SLA date falling before its next run (a "contact within 10 minutes" stage) wakes
 it at that minute (``_sla_wake_sweep``), and each run wakes it for the next such date.
 
-The traffic light is defined once (``SLA_THRESHOLDS``): the Python compute (``sla_state_at``)
-and the sweep's SQL (``sla_state_sql``, ``sla_state_changes_sql``, ``sla_next_change_sql``)
-follow from it."""
+The traffic light is defined once (``tools/sla_state.py``): this file's compute and the
+sweep's selection follow from it."""
 
 import logging
-import threading
-import time
 from collections import defaultdict
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
-from markupsafe import escape
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
-from odoo.tools import SQL, split_every
+from odoo.tools import split_every
 
 from ..tools import bounds
 from ..tools.sla_clock import SlaClock
-from ..tools.sweep import check_scheduler, process_or_skip, run_batch
+from ..tools.sla_state import SLA_NONE_VALUES, SLA_PRIORITY, SLA_STATES, SLA_SWEEP_DATE_FIELDS, sla_state_at
 from .crm_stage import sla_duration_hours
 
 _logger = logging.getLogger(__name__)
 
-SLA_STATES = [
-    ("none", "No SLA"),
-    ("on_track", "On Track"),
-    ("due_soon", "Due Soon"),
-    ("overdue", "Overdue"),
-]
-# urgency of each state, to sort by (the daily review)
-SLA_PRIORITY = {"none": 0, "on_track": 1, "due_soon": 2, "overdue": 3}
-# The traffic light of a running SLA, defined once: the most urgent state whose date (a field of
-# the lead) has passed, else on track. Most urgent first.
-SLA_RUNNING_STATES = ("on_track", "due_soon")
-SLA_THRESHOLDS = (("overdue", "sla_deadline"), ("due_soon", "sla_due_soon_date"))
 # fields the SLA computation may write that the chatter tracks
 SLA_TRACKED_FIELDS = {"sla_hold_until", "sla_hold_reason"}
-# dates of a lead when the sweep has work to do on it (resume a hold, change a state, escalate)
-SLA_SWEEP_DATE_FIELDS = ("sla_resume_date", "sla_due_soon_date", "sla_deadline", "sla_escalation_date",
-                         "sla_leader_date")
-# values of a lead without a running SLA
-SLA_NONE_VALUES = {
-    "sla_state": "none", "sla_priority": 0, "sla_deadline": False, "sla_due_soon_date": False,
-    "sla_escalation_date": False, "sla_leader_date": False,
-}
-
-
-def sla_state_at(dates, now):
-    """State of a running SLA at ``now``; ``dates``: {field name of SLA_THRESHOLDS: datetime}."""
-    for state, fname in SLA_THRESHOLDS:
-        if dates.get(fname) and now >= dates[fname]:
-            return state
-    return "on_track"
-
-
-def sla_state_sql(now):
-    """The state of a running SLA at ``now``, as SQL on ``crm_lead``'s columns."""
-    return SQL("CASE %s ELSE 'on_track' END", SQL(" ").join(
-        SQL("WHEN %s <= %s THEN %s", SQL.identifier(fname), now, state) for state, fname in SLA_THRESHOLDS))
-
-
-def sla_priority_sql(state_sql):
-    """The urgency (``SLA_PRIORITY``) of the state ``state_sql``, as SQL."""
-    return SQL("(CASE %s END)", SQL(" ").join(
-        SQL("WHEN %s = %s THEN %s", state_sql, state, priority) for state, priority in SLA_PRIORITY.items()))
-
-
-def sla_less_urgent_states(state):
-    """The states of a running SLA less urgent than ``state`` (a state of ``SLA_THRESHOLDS``)."""
-    urgency = [threshold for threshold, __ in reversed(SLA_THRESHOLDS)]  # least urgent first
-    return ("on_track", *urgency[:urgency.index(state)])
-
-
-def sla_state_changes_sql(now, target=None):
-    """Running SLAs whose state at ``now`` is more urgent than the state they have (those
-    turning ``target``, when given), as a condition the partial indexes of the dates serve."""
-    conditions = [
-        SQL("(sla_state IN %s AND %s <= %s)", sla_less_urgent_states(state), SQL.identifier(fname), now)
-        for state, fname in SLA_THRESHOLDS
-        if not target or state == target
-    ]
-    return SQL("(%s)", SQL(" OR ").join(conditions))
-
-
-def sla_next_change_sql(now):
-    """The first date after ``now`` when a running SLA changes state (NULL if none), as SQL: the
-    earliest threshold to come of the leads below it, each read from its partial index."""
-    return SQL("LEAST(%s)", SQL(", ").join(
-        SQL("(SELECT MIN(%(date)s) FROM crm_lead WHERE sla_state IN %(states)s AND %(date)s > %(now)s)",
-            date=SQL.identifier(fname), states=sla_less_urgent_states(state), now=now)
-        for state, fname in SLA_THRESHOLDS))
 
 
 class CrmLead(models.Model):
@@ -216,11 +146,14 @@ class CrmLead(models.Model):
         return [*super()._stage_transition_snapshot_fields(), "user_id", "sla_state", "sla_deadline",
                 "sla_hold_until", "sla_hold_start", "sla_hold_reason"]
 
-    def _check_stage_transitions(self, transitions, force_reason=None):
+    def _get_stage_transition_problems(self, transitions):
+        """A hold needs a reason, on an open lead: in the check step's one message."""
+        problems = super()._get_stage_transition_problems(transitions)
         for transition in transitions:
             if transition.vals.get("sla_hold_until"):
-                transition.lead._sla_check_hold(transition.vals)
-        return super()._check_stage_transitions(transitions, force_reason=force_reason)
+                if hold_problems := transition.lead._get_sla_hold_problems(transition.vals):
+                    problems[transition.lead].extend(hold_problems)
+        return problems
 
     def _prepare_stage_transition_vals(self, transitions, vals):
         vals = super()._prepare_stage_transition_vals(transitions, vals)
@@ -446,8 +379,13 @@ class CrmLead(models.Model):
         )
         return vals
 
-    def _sla_check_hold(self, vals):
-        """A hold needs a reason and a date to come, on an open lead."""
+    def _get_sla_hold_problems(self, vals):
+        """What refuses putting the lead on hold: no reason, or a won or lost lead. A date that is
+        no date, not to come or past the bounds is refused at once (``ValidationError``), as every
+        bound is.
+
+        :return: [problem, ...] in the user's language"""
+        self.ensure_one()
         try:
             hold_until = fields.Date.to_date(vals["sla_hold_until"])
         except (TypeError, ValueError):
@@ -463,12 +401,13 @@ class CrmLead(models.Model):
                 "A lead is put on hold for at most %(days)s days (until %(latest)s), not until %(date)s.",
                 days=bounds.HOLD_MAX_DAYS, latest=today + timedelta(days=bounds.HOLD_MAX_DAYS), date=hold_until))
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
-        for lead in self:
-            reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else lead.sla_hold_reason
-            if not (reason or "").strip():
-                raise ValidationError(_("Say why “%(lead)s” is put on hold.", lead=lead.display_name))
-            if not lead.active or (stage_rules.get(lead.stage_id.id) or {}).get("is_won"):
-                raise ValidationError(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=lead.display_name))
+        problems = []
+        reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else self.sla_hold_reason
+        if not (reason or "").strip():
+            problems.append(_("Say why “%(lead)s” is put on hold.", lead=self.display_name))
+        if not self.active or (stage_rules.get(self.stage_id.id) or {}).get("is_won"):
+            problems.append(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=self.display_name))
+        return problems
 
     @api.model
     def _sla_result(self, old, now):
@@ -487,9 +426,10 @@ class CrmLead(models.Model):
             return max((now - old["sla_hold_start"]).total_seconds() / 3600, 0.0)
         return 0.0
 
-    def _sla_activities_changed(self):
+    def _on_activities_changed(self):
         """Planned activities of the leads changed: leads in stages whose clock waits for planned
         activities get their deadline again."""
+        super()._on_activities_changed()
         stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
         if not any(rule["sla"] and rule["sla"]["activity_aware"] for rule in stage_rules.values()):
             return
@@ -523,208 +463,6 @@ class CrmLead(models.Model):
         """End the hold now: the clock restarts."""
         self.filtered("sla_hold_until").write({"sla_hold_until": False, "sla_hold_reason": False})
         return True
-
-    # ------------------------------------------------------------
-    # SLA: scheduled sweep
-    # ------------------------------------------------------------
-
-    @api.model
-    def _cron_sweep_sla(self, batch_size=10000, escalation_batch_size=200, time_limit=60, auto_commit=None):
-        """Catch the passing of time: resume the holds that end, turn running SLAs due soon or
-        overdue (``SLA_THRESHOLDS``), escalate the overdue ones once per stay.
-
-        Set-based and batched: each step locks at most ``batch_size`` leads whose state must
-        change (``FOR UPDATE SKIP LOCKED``, so that two workers share the work), updates them and,
-        out of tests, commits. After ``time_limit`` seconds it reports the work left with
-        ``ir.cron._notify_progress``, and the scheduler runs it again at once; a second run resumes
-        where the first stopped. An escalation is marked done in the statement that takes it from
-        the queue, committed with the activity or message it sends: it is never sent twice.
-
-        :param batch_size: leads per batch of state changes (0 skips them)
-        :param escalation_batch_size: leads per batch of hold ends and escalations (0 skips them)
-        :param time_limit: seconds after which the run stops and reports the work left, below the
-            workers' real time limit (``limit_time_real``, 120 s by default)
-        :param auto_commit: commit each batch; default: out of tests
-        :return: number of leads processed
-        """
-        check_scheduler(self.env, _("The SLA sweep"))
-        if auto_commit is None:
-            auto_commit = not getattr(threading.current_thread(), "testing", False)
-        stop_at = time.monotonic() + time_limit
-        Lead = self.sudo().with_context(mail_notify_force_send=False)
-        skipped = set()  # leads this run could not process: not selected again
-        steps = [(lambda limit: Lead._sla_sweep_resume_holds(limit, skipped), escalation_batch_size)]
-        # the most urgent state first: a lead past both dates turns overdue at once
-        steps += [(lambda limit, state=state: Lead._sla_sweep_state(state, limit), batch_size)
-                  for state, __ in SLA_THRESHOLDS]
-        steps += [(Lead._sla_sweep_escalate, escalation_batch_size),
-                  (Lead._sla_sweep_notify_leaders, escalation_batch_size)]
-        done = 0
-        for step, limit in steps:
-            while limit > 0:
-                count = Lead._sla_sweep_batch(step, limit, auto_commit)
-                done += count
-                if count < limit:
-                    break
-                if time.monotonic() >= stop_at:
-                    remaining = Lead._sla_sweep_remaining()
-                    self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-                    return done
-        Lead._sla_sweep_wake_next()
-        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
-        return done
-
-    @api.model
-    def _sla_sweep_wake_next(self):
-        """Wake the sweep again at the next date it has work at, when that comes before its next
-        regular run (``_sla_wake_sweep``): minutes SLAs are caught on time. The same conditions
-        as its steps, each read from its partial index."""
-        now = self.env.cr.now()
-        self.env["crm.lead"].flush_model(list(SLA_SWEEP_DATE_FIELDS) + ["sla_state"])
-        # escalations are due at the deadline (``sla_escalation_date``): the state change covers them
-        self.env.cr.execute(SQL("""
-            SELECT LEAST(
-                (SELECT MIN(sla_resume_date) FROM crm_lead WHERE sla_resume_date > %(now)s),
-                %(state_change)s,
-                (SELECT MIN(sla_leader_date) FROM crm_lead WHERE sla_leader_date > %(now)s)
-            )
-        """, now=now, state_change=sla_next_change_sql(now)))
-        next_date = self.env.cr.fetchone()[0]
-        if next_date:
-            self._sla_wake_sweep(next_date)
-
-    def _sla_sweep_batch(self, step, limit, auto_commit):
-        """Run one batch of a step, committed on its own out of tests. A batch that meets the
-        batch of another worker on the same leads gives way and runs again on a fresh snapshot
-        (``tools/sweep.py``)."""
-        return run_batch(self.env, lambda: step(limit), auto_commit)
-
-    # the lead columns the sweep writes
-    _sla_sweep_fields = ("sla_state", "sla_priority", "sla_escalation_date", "sla_escalated_date",
-                         "sla_leader_date", "sla_leader_notified_date")
-
-    def _sla_sweep_locked_update(self, where, assignments, limit, order):
-        """UPDATE at most ``limit`` leads matching ``where`` that no other transaction holds;
-        :param where, assignments: SQL; :param order: column to take the oldest first
-        :return: the leads updated"""
-        self.env["crm.lead"].flush_model()
-        self.env.cr.execute(SQL("""
-            WITH todo AS (
-                SELECT id FROM crm_lead
-                 WHERE %(where)s
-                 ORDER BY %(order)s
-                 LIMIT %(limit)s
-                   FOR UPDATE SKIP LOCKED
-            )
-            UPDATE crm_lead lead SET %(assignments)s
-              FROM todo
-             WHERE lead.id = todo.id
-         RETURNING lead.id
-        """, where=where, order=SQL.identifier(order), limit=limit, assignments=assignments), log_exceptions=False)
-        leads = self.browse([row[0] for row in self.env.cr.fetchall()])
-        if leads:
-            # what the statement changed: the cache forgets it, what depends on it follows
-            leads.invalidate_recordset(self._sla_sweep_fields)
-            leads.modified(self._sla_sweep_fields)
-        return leads
-
-    def _sla_sweep_state(self, state, limit):
-        """Running SLAs turning ``state``: their state becomes the one ``SLA_THRESHOLDS`` defines."""
-        now = self.env.cr.now()
-        state_sql = sla_state_sql(now)
-        order = dict(SLA_THRESHOLDS)[state]
-        return len(self._sla_sweep_locked_update(
-            sla_state_changes_sql(now, target=state),
-            SQL("sla_state = %s, sla_priority = %s", state_sql, sla_priority_sql(state_sql)), limit, order))
-
-    def _sla_sweep_resume_holds(self, limit, skipped=None):
-        """End the holds whose date came. A lead whose SLA cannot be computed is logged and
-        skipped (``tools/sweep.py``): added to ``skipped`` (ids this run does not select again),
-        it is tried again by the next run.
-
-        :return: number of leads processed or skipped"""
-        skipped = set() if skipped is None else skipped
-        self.env["crm.lead"].flush_model(["sla_resume_date"])
-        self.env.cr.execute(SQL("""
-            SELECT id FROM crm_lead
-             WHERE sla_resume_date <= %s AND id != ALL(%s)
-             ORDER BY sla_resume_date
-             LIMIT %s
-               FOR UPDATE SKIP LOCKED
-        """, self.env.cr.now(), sorted(skipped), limit), log_exceptions=False)
-        leads = self.browse([row[0] for row in self.env.cr.fetchall()])
-        skipped.update(process_or_skip(
-            leads, lambda batch: batch.write({"sla_hold_until": False, "sla_hold_reason": False}),
-            "SLA sweep, holds ending").ids)
-        return len(leads)
-
-    def _sla_sweep_escalate(self, limit):
-        """Schedule an activity for the salesperson (else the team leader) of leads that became overdue."""
-        now = self.env.cr.now()
-        leads = self._sla_sweep_locked_update(
-            SQL("sla_escalation_date <= %s AND sla_state = 'overdue'", now),
-            SQL("sla_escalation_date = NULL, sla_escalated_date = %s", now), limit, "sla_escalation_date")
-        if not leads:
-            return 0
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
-        default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
-        model_id = self.env["ir.model"]._get_id(self._name)
-        activity_vals = {}
-        for lead in leads:
-            user = lead.user_id or lead.team_id.user_id
-            sla = stage_rules.get(lead.stage_id.id, {}).get("sla") or {}
-            activity_type_id = sla.get("activity_type_id") or default_type.id
-            if not user or not activity_type_id:
-                continue
-            activity_vals[lead.id] = {
-                "res_model_id": model_id, "res_id": lead.id, "activity_type_id": activity_type_id,
-                "user_id": user.id, "date_deadline": fields.Date.context_today(lead.with_user(user)),
-                "summary": _("Overdue in %(stage)s", stage=lead.stage_id.name),
-                "note": escape(_("This lead was due in stage “%(stage)s” on %(deadline)s (UTC).",
-                                 stage=lead.stage_id.name, deadline=lead.sla_deadline)),
-            }
-        # in batch, as Odoo's own schedulers: no assignment email per activity, the activity
-        # (due today) shows at once in the salesperson's activities; an escalation that cannot be
-        # scheduled is logged and skipped (marked done: never sent twice)
-        Activity = self.env["mail.activity"].with_context(mail_activity_quick_update=True)
-        process_or_skip(
-            leads.browse(list(activity_vals)),
-            lambda batch: Activity.create([activity_vals[lead_id] for lead_id in batch.ids]),
-            "SLA sweep, escalations")
-        return len(leads)
-
-    def _sla_sweep_notify_leaders(self, limit):
-        """Notify the team leader of leads still overdue after the stage's further delay."""
-        now = self.env.cr.now()
-        leads = self._sla_sweep_locked_update(
-            SQL("sla_leader_date <= %s AND sla_state = 'overdue'", now),
-            SQL("sla_leader_date = NULL, sla_leader_notified_date = %s", now), limit, "sla_leader_date")
-
-        def notify(batch):
-            for lead in batch:
-                leader = lead.team_id.user_id
-                lead.message_post(
-                    body=self.env._("%(leader)s, this lead is overdue in stage “%(stage)s” since %(deadline)s (UTC); "
-                           "salesperson: %(user)s.", leader=leader.name, stage=lead.stage_id.name,
-                           deadline=lead.sla_deadline, user=lead.user_id.name or self.env._("nobody")),
-                    partner_ids=leader.partner_id.ids, message_type="comment", subtype_xmlid="mail.mt_note")
-
-        process_or_skip(leads.filtered("team_id.user_id"), notify, "SLA sweep, team leaders notified")
-        return len(leads)
-
-    @api.model
-    def _sla_sweep_remaining(self):
-        """Leads the sweep has still to process (for the scheduler's progress), by the same
-        conditions as its steps."""
-        now = self.env.cr.now()
-        self.env["crm.lead"].flush_model()
-        self.env.cr.execute(SQL("""
-            SELECT (SELECT count(*) FROM crm_lead WHERE sla_resume_date <= %(now)s)
-                 + (SELECT count(*) FROM crm_lead WHERE %(changes)s)
-                 + (SELECT count(*) FROM crm_lead WHERE sla_escalation_date <= %(now)s AND sla_state = 'overdue')
-                 + (SELECT count(*) FROM crm_lead WHERE sla_leader_date <= %(now)s AND sla_state = 'overdue')
-        """, now=now, changes=sla_state_changes_sql(now)))
-        return self.env.cr.fetchone()[0]
 
 
 def clock_day_start(clock, day):

@@ -128,7 +128,7 @@ class MailActivity(models.Model):
         lead_ids = self._sla_lead_ids()
         res = super().unlink()
         if lead_ids:
-            self.env["crm.lead"].browse(lead_ids)._sla_activities_changed()
+            self.env["crm.lead"].browse(lead_ids)._on_activities_changed()
         return res
 
     def _sla_lead_ids(self):
@@ -144,4 +144,4 @@ class MailActivity(models.Model):
     def _sla_notify_leads(self, lead_ids=()):
         lead_ids = set(lead_ids) | self._sla_lead_ids()
         if lead_ids:
-            self.env["crm.lead"].browse(lead_ids)._sla_activities_changed()
+            self.env["crm.lead"].browse(lead_ids)._on_activities_changed()
