@@ -60,7 +60,7 @@ from odoo.models import INSERT_BATCH_SIZE
 from odoo.tools import SQL, config, json_default
 
 # Bump when the generated data changes: databases with another stamp are rebuilt.
-DATA_VERSION = 3
+DATA_VERSION = 4
 SALT = "sps-bench"
 STAMP_KEY = "sales_process_stages.bench_stamp"
 TZ = "Europe/Brussels"
@@ -632,7 +632,8 @@ def addon_state(env, fixtures, start):
         SELECT item.id AS item_id, item.stage_id, stage.sequence AS stage_sequence,
                array_position(%(stage_ids)s::int[], item.stage_id) - 1 AS stage_index,
                item.name, item.description, item.sequence, item.is_mandatory, item.needs_attachment,
-               item.activity_type_id, item.responsible_type, item.due_offset
+               item.activity_type_id, item.responsible_type, item.due_offset, item.completer_type,
+               item.completer_user_id, item.completer_group_id
           FROM crm_stage_checklist_item item JOIN crm_stage stage ON stage.id = item.stage_id
     """, **ids))
     # lines of every stage up to the lead's: done in the stages it left (optional ones skipped at times),
@@ -641,9 +642,10 @@ def addon_state(env, fixtures, start):
     cr.execute(SQL("""
         INSERT INTO crm_lead_checklist_line (
             lead_id, company_id, stage_id, stage_sequence, item_id, name, description, sequence, is_mandatory,
-            needs_attachment, user_id, date_deadline, state, done_date, done_user_id, skip_reason)
+            needs_attachment, completer_type, completer_user_id, completer_group_id, user_id, date_deadline, state,
+            done_date, done_user_id, skip_reason)
         SELECT p.lead_id, 1, i.stage_id, i.stage_sequence, i.item_id, i.name, i.description, i.sequence, i.is_mandatory,
-               i.needs_attachment, line_info.user_id, (stay.date_in + make_interval(days => i.due_offset))::date,
+               i.needs_attachment, i.completer_type, i.completer_user_id, i.completer_group_id, line_info.user_id, (stay.date_in + make_interval(days => i.due_offset))::date,
                state.value, CASE WHEN state.value <> 'open' THEN stay.date_in + (stay.date_out - stay.date_in) / 2 END,
                CASE WHEN state.value <> 'open' THEN line_info.user_id END,
                CASE WHEN state.value = 'skipped' THEN 'Not needed for this customer' END

@@ -213,10 +213,12 @@ class TestCallQueue(CallsCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # an unconfigured stage keeps the leads free of checklist activities
+        # a stage without items keeps the leads free of checklist activities; its pipeline is
+        # configured (a pipeline nobody configured has no queue)
+        cls.team_plain.lost_reason_required = True
         cls.leads = cls.env["crm.lead"].create([{
             "name": name, "type": "opportunity", "team_id": cls.team_plain.id, "stage_id": cls.stage_plain_new.id,
-            "user_id": cls.user_sales_salesman.id, "expected_revenue": revenue,
+            "user_id": cls.user_sales_salesman.id, "expected_revenue": revenue, "phone": "+32 2 290 34 90",
         } for name, revenue in [("New recent", 20), ("Follow small", 100), ("Follow big", 900),
                                 ("Tomorrow", 5000), ("No answer", 300), ("Won", 50), ("Other rep", 70)]])
         # created three days ago (the ORM dates a creation with the transaction's time: as MailCase moves it)
@@ -224,7 +226,8 @@ class TestCallQueue(CallsCommon):
         with freeze_time(past), patch.object(cls.env.cr, "now", lambda: past):
             cls.new_old = cls.env["crm.lead"].create({
                 "name": "New old", "type": "opportunity", "team_id": cls.team_plain.id,
-                "stage_id": cls.stage_plain_new.id, "user_id": cls.user_sales_salesman.id, "expected_revenue": 10})
+                "stage_id": cls.stage_plain_new.id, "user_id": cls.user_sales_salesman.id, "expected_revenue": 10,
+                "phone": "+32 2 290 34 91"})
         cls.new_recent, cls.follow_small, cls.follow_big, cls.tomorrow, cls.no_answer, cls.won, \
             cls.other_rep = cls.leads
         cls.leads |= cls.new_old
@@ -263,6 +266,36 @@ class TestCallQueue(CallsCommon):
         self.assertFalse(self.env["crm.lead.call.queue"].search([("user_id", "=", self.user_sales_leads.id)]))
 
     @users("user_sales_salesman")
+    def test_why_now_names_what_is_due(self):
+        queue = self._queue()
+        reasons = dict(zip(queue.mapped("name"), queue.mapped("queue_reason"), strict=True))
+        self.assertTrue(reasons["New old"].startswith("Not contacted yet"))
+        self.assertIn("To-Do due", reasons["Follow big"], "the activity due, by its type")
+        self.assertEqual(queue.filtered(lambda row: row.name == "Follow big").due_activity_id.res_id,
+                         self.follow_big.id)
+        self.assertTrue(reasons["No answer"].startswith("No answer on "))
+
+    def test_stars_first_within_a_group(self):
+        self.follow_small.priority = "3"
+        self.assertEqual(self.env["crm.lead.call.queue"].with_user(self.user_sales_salesman).search(
+            [("lead_id", "in", self.leads.ids), ("user_id", "=", self.user_sales_salesman.id)]).mapped("name"),
+            ["New old", "New recent", "Follow small", "Follow big", "No answer"],
+            "the three-star follow-up before the bigger one; the groups keep their order")
+
+    def test_no_phone_and_unconfigured_pipelines_stay_out(self):
+        """A lead nobody can call, and a pipeline nobody configured (plain Odoo), are not queued."""
+        Queue = self.env["crm.lead.call.queue"]
+        self.new_recent.phone = False
+        self.assertNotIn(self.new_recent, Queue.search([]).lead_id, "no phone on the lead nor its customer")
+        self.new_recent.partner_id = self.env["res.partner"].create({"name": "Callable", "mobile": "+32 470 12 34 56"})
+        row = Queue.search([("lead_id", "=", self.new_recent.id)])
+        self.assertEqual(row.phone, "+32 470 12 34 56", "the customer's mobile")
+        self.team_plain.lost_reason_required = False  # the pipeline is back to plain Odoo
+        plain_leads = self.leads.filtered(lambda lead: lead.team_id == self.team_plain)
+        self.assertGreater(len(plain_leads), 4)
+        self.assertFalse(Queue.search([("lead_id", "in", plain_leads.ids)]))
+
+    @users("user_sales_salesman")
     def test_calls_from_the_row(self):
         row = self._queue().filtered(lambda row: row.name == "New recent")
         self.assertEqual(row.action_open_lead()["res_id"], self.new_recent.id)
@@ -291,8 +324,10 @@ class TestCallQueuePerformance(CallsCommon):
         """The call queue's page costs the queries of Odoo's "My Pipeline" list, whatever the number of leads."""
         Queue = self.env["crm.lead.call.queue"].with_user(self.user_sales_salesman)
         Lead = self.env["crm.lead"].with_user(self.user_sales_salesman)
-        queue_spec = {name: {} for name in ("lead_id", "queue_group", "name", "phone", "sla_state",
-                                            "call_attempt_count", "expected_revenue", "lead_create_date")}
+        self.team_plain.lost_reason_required = True  # a configured pipeline: its leads are queued
+        queue_spec = {name: {} for name in ("lead_id", "queue_group", "queue_reason", "priority", "name", "phone",
+                                            "sla_state", "call_attempt_count", "expected_revenue",
+                                            "lead_create_date")}
         queue_spec.update(stage_id={"fields": {"display_name": {}}}, partner_id={"fields": {"display_name": {}}})
         lead_spec = {name: {} for name in ("name", "phone", "expected_revenue", "activity_date_deadline",
                                            "activity_state", "probability")}
@@ -304,12 +339,14 @@ class TestCallQueuePerformance(CallsCommon):
             self.env["crm.lead"].create([{
                 "name": f"Queue {size} {index}", "type": "opportunity", "team_id": self.team_plain.id,
                 "user_id": self.user_sales_salesman.id, "stage_id": self.stage_plain_new.id, "expected_revenue": index,
+                "phone": f"+32 2 290 {size:03d} {index:03d}",
             } for index in range(size)])
             domain = [("user_id", "=", self.user_sales_salesman.id)]
             queue = self._queries(lambda domain=domain: Queue.web_search_read(domain, queue_spec, limit=80))
             pipeline = self._queries(lambda domain=domain: Lead.web_search_read(domain, lead_spec, limit=80))
             counts[size] = (queue, pipeline)
         _logger.info("queries of a call queue page / My Pipeline's list page, 100 and 400 leads: %s", counts)
+        self.assertEqual(len(Queue.search(domain, limit=80)), 80, "the page is full: the queue is measured")
         self.assertLessEqual(counts[300][0], counts[100][0], "no query per lead")
         self.assertLessEqual(counts[300][0], counts[300][1], "no more than My Pipeline")
 
@@ -361,6 +398,7 @@ class TestCallQueueTour(CallsCommon, HttpCase):
 
     def test_call_queue_tour(self):
         """In the browser, as the salesman: No Answer from the queue's row, then from a planned call's popover."""
+        self.team_plain.lost_reason_required = True  # a configured pipeline: its leads are queued
         first, second = self.env["crm.lead"].create([{
             "name": name, "type": "opportunity", "team_id": self.team_plain.id, "stage_id": self.stage_plain_new.id,
             "user_id": self.user_sales_salesman.id, "phone": "+32 2 555 01 01",

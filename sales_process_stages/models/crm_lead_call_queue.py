@@ -9,11 +9,20 @@ salesperson's own (their time zone). A lead is in one group, the first that appl
 3. *No answer*: its last call attempt, before today, got no answer (the retry planned after it is
    due); the largest expected revenue first.
 
+Within a group, Odoo's priority stars come first. Only leads someone can call are queued (a
+phone or mobile number on the lead or its customer), and only in pipelines someone configured
+(the pipelines nobody configured behave as in plain Odoo: no queue). "Why Now" says what put the
+lead there and by when (the SLA deadline of a first contact, the activity due, the unanswered
+attempt).
+
 The groups' conditions are SQL shared with the daily review (``crm.lead.daily.review``).
 """
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
+from odoo.tools.misc import format_date, format_datetime
+
+from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
 
 from ..tools.sla_state import SLA_STATES
 
@@ -51,19 +60,21 @@ class CrmLeadCallQueue(models.Model):
     _name = "crm.lead.call.queue"
     _description = "Call Queue"
     _auto = False
-    _order = "queue_rank, queue_sort, id"
+    _order = "queue_rank, priority desc, queue_sort, id"
     _rec_name = "name"
     # what the view reads: Odoo writes these before each search of it (``_flush_search``)
     _depends = {
         "crm.lead": ["name", "type", "user_id", "team_id", "company_id", "stage_id", "partner_id", "contact_name",
-                     "phone", "expected_revenue", "create_date", "sla_state", "active", "probability",
-                     "first_response_date", "call_no_answer_date"],
+                     "phone", "mobile", "priority", "expected_revenue", "create_date", "sla_state", "sla_deadline",
+                     "active", "probability", "first_response_date", "call_no_answer_date"],
         "crm.stage": ["is_won"],
         "res.partner": ["phone", "mobile", "tz"],
         "res.company": ["currency_id"],
         "res.users": ["partner_id"],
         "mail.activity": ["res_model", "res_id", "user_id", "active", "date_deadline"],
     }
+    # the queue's phone: the lead's, else its customer's
+    PHONE_SQL = SQL("COALESCE(NULLIF(l.phone, ''), NULLIF(l.mobile, ''), NULLIF(p.phone, ''), NULLIF(p.mobile, ''))")
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
     name = fields.Char("Lead Name", readonly=True)
@@ -83,14 +94,21 @@ class CrmLeadCallQueue(models.Model):
         string="Why Now", readonly=True)
     queue_rank = fields.Integer(readonly=True, aggregator=None)
     queue_sort = fields.Float(readonly=True, aggregator=None)
+    priority = fields.Selection(AVAILABLE_PRIORITIES, readonly=True)
     sla_state = fields.Selection(SLA_STATES, string="SLA Status", readonly=True)
+    sla_deadline = fields.Datetime("SLA Deadline", readonly=True)
+    call_no_answer_date = fields.Datetime("Unanswered On", readonly=True)
+    due_activity_id = fields.Many2one("mail.activity", string="Activity Due", readonly=True)
+    queue_reason = fields.Char("Why Now (Detail)", compute="_compute_queue_reason",
+                               help="What put the lead in the queue, and by when.")
     call_attempt_count = fields.Integer(related="lead_id.call_attempt_count", string="Attempts")
 
     @property
     def _table_query(self):
         return SQL("""
             SELECT l.id, l.id AS lead_id, l.name, l.type, l.user_id, l.team_id, l.company_id, l.stage_id,
-                   l.partner_id, l.contact_name, COALESCE(l.phone, p.phone, p.mobile) AS phone,
+                   l.partner_id, l.contact_name, %(phone)s AS phone, l.priority, l.sla_deadline,
+                   l.call_no_answer_date, due.id AS due_activity_id,
                    l.expected_revenue, c.currency_id AS company_currency, l.create_date AS lead_create_date,
                    l.sla_state, q.queue_rank,
                    (ARRAY['first_contact', 'follow_up', 'no_answer'])[q.queue_rank] AS queue_group,
@@ -101,14 +119,42 @@ class CrmLeadCallQueue(models.Model):
               LEFT JOIN res_partner p ON p.id = l.partner_id
               LEFT JOIN res_company c ON c.id = l.company_id
               %(day)s
+              LEFT JOIN LATERAL (
+                SELECT a.id FROM mail_activity a
+                 WHERE a.res_model = 'crm.lead' AND a.res_id = l.id AND a.user_id = l.user_id
+                   AND a.active AND a.date_deadline <= d.today
+                 ORDER BY a.date_deadline, a.id
+                 LIMIT 1
+              ) due ON TRUE
              CROSS JOIN LATERAL (
                 SELECT CASE WHEN %(first_contact)s THEN 1
                             WHEN %(no_answer)s THEN 3
                             WHEN %(follow_up)s THEN 2 END AS queue_rank
              ) q
              WHERE %(open)s AND l.user_id IS NOT NULL AND q.queue_rank IS NOT NULL
+               AND l.team_id = ANY(%(process_teams)s) AND %(phone)s IS NOT NULL
         """, day=SALESPERSON_DAY_SQL, first_contact=FIRST_CONTACT_PENDING_SQL,
-            no_answer=NO_ANSWER_PENDING_SQL, follow_up=FOLLOW_UP_DUE_SQL, open=OPEN_LEAD_SQL)
+            no_answer=NO_ANSWER_PENDING_SQL, follow_up=FOLLOW_UP_DUE_SQL, open=OPEN_LEAD_SQL,
+            phone=self.PHONE_SQL, process_teams=sorted(self.env["crm.stage"]._get_process_rules()["process_teams"]))
+
+    @api.depends("queue_group", "sla_deadline", "due_activity_id", "call_no_answer_date")
+    @api.depends_context("uid", "lang", "tz")
+    def _compute_queue_reason(self):
+        for row in self:
+            if row.queue_group == "first_contact":
+                row.queue_reason = self.env._("Not contacted yet; SLA due %(deadline)s",
+                                              deadline=format_datetime(self.env, row.sla_deadline, dt_format="short")) \
+                    if row.sla_deadline else self.env._("Not contacted yet")
+            elif row.queue_group == "follow_up" and row.due_activity_id:
+                activity = row.due_activity_id.sudo()
+                row.queue_reason = self.env._(
+                    "%(activity)s due %(date)s", activity=activity.summary or activity.activity_type_id.name,
+                    date=format_date(self.env, activity.date_deadline))
+            elif row.queue_group == "no_answer":
+                row.queue_reason = self.env._("No answer on %(date)s", date=format_date(
+                    self.env, fields.Datetime.context_timestamp(self, row.call_no_answer_date).date()))
+            else:
+                row.queue_reason = False
 
     # ------------------------------------------------------------
     # ACTIONS: from the row, without opening the lead
