@@ -645,7 +645,8 @@ def addon_state(env, fixtures, start):
             needs_attachment, completer_type, completer_user_id, completer_group_id, user_id, date_deadline, state,
             done_date, done_user_id, skip_reason)
         SELECT p.lead_id, 1, i.stage_id, i.stage_sequence, i.item_id, i.name, i.description, i.sequence, i.is_mandatory,
-               i.needs_attachment, i.completer_type, i.completer_user_id, i.completer_group_id, line_info.user_id, (stay.date_in + make_interval(days => i.due_offset))::date,
+               i.needs_attachment, i.completer_type, i.completer_user_id, i.completer_group_id, line_info.user_id,
+               (stay.date_in + make_interval(days => i.due_offset))::date,
                state.value, CASE WHEN state.value <> 'open' THEN stay.date_in + (stay.date_out - stay.date_in) / 2 END,
                CASE WHEN state.value <> 'open' THEN line_info.user_id END,
                CASE WHEN state.value = 'skipped' THEN 'Not needed for this customer' END
