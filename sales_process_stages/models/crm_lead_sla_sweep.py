@@ -136,7 +136,14 @@ class CrmLead(models.Model):
             groups[tuple(sorted(vals.items()))].append(lead_id)
         for items, lead_ids in groups.items():
             vals = dict(items)
-            skipped.update(process_or_skip(self.browse(lead_ids), lambda batch, vals=vals: batch.write(vals), what).ids)
+            leads = self.browse(lead_ids)
+            if not self._track_get_fields().intersection(vals):
+                # none of these fields is tracked (the SLA's dates and status; a hold's end is): the
+                # chatter has nothing to compare, so Odoo's tracking does not read every tracked field
+                # of the batch before and after (most of the write's time); a field set to be tracked
+                # is tracked again
+                leads = leads.with_context(mail_notrack=True)
+            skipped.update(process_or_skip(leads, lambda batch, vals=vals: batch.write(vals), what).ids)
 
     def _sla_sweep_state(self, state, limit, skipped=None):
         """Running SLAs turning ``state``: their state becomes the one ``SLA_THRESHOLDS`` defines
