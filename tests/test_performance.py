@@ -1,9 +1,11 @@
 """Query counts: a write moving many leads costs the same number of queries as one moving a few."""
 import logging
+from dataclasses import FrozenInstanceError
 
 from odoo.tests import tagged
 
 from odoo.addons.sales_process_stages.models.crm_lead import CrmLead as SpsCrmLead
+from odoo.addons.sales_process_stages.tools.process_rules import NO_STAGE_RULES
 
 from .common import TestSalesProcessCommon
 
@@ -64,31 +66,37 @@ class TestPerformance(TestSalesProcessCommon):
         self.assertGreater(self._queries(self.env["crm.stage"]._get_process_rules), 0)
         self.assertEqual(self._queries(self.env["crm.stage"]._get_process_rules), 0)
         self.stage_offer.write({"require_next_activity": True})
-        self.assertTrue(self.env["crm.stage"]._get_process_rules()["stages"][self.stage_offer.id][
-            "require_next_activity"], "a configuration change clears the cache")
+        self.assertTrue(self.env["crm.stage"]._get_process_rules().stage(self.stage_offer.id).require_next_activity,
+                        "a configuration change clears the cache")
 
     def test_rules_cache_follows_every_change_and_is_read_only(self):
         """One place clears the cached rules: stages, items, teams; created, changed, archived, deleted."""
         Stage = self.env["crm.stage"]
         rules = Stage._get_process_rules()
+        with self.assertRaises(FrozenInstanceError, msg="the cached value is shared: read-only"):
+            rules.stages[self.stage_new.id].item_ids = ()
+        with self.assertRaises(FrozenInstanceError, msg="the cached value is shared: read-only"):
+            rules.own_stages_teams = frozenset()
         with self.assertRaises(TypeError, msg="the cached value is shared: read-only"):
-            rules["stages"][self.stage_new.id]["item_ids"] = ()
+            rules.stages[self.stage_new.id] = NO_STAGE_RULES
+        self.assertIs(rules.stage(False), NO_STAGE_RULES)
+        self.assertFalse(rules.stage(False).sla or rules.stage(False).is_won or rules.stage(False).item_ids)
         self.item_brochure.active = False
-        self.assertEqual(Stage._get_process_rules()["stages"][self.stage_new.id]["item_ids"], (self.item_call.id,))
+        self.assertEqual(Stage._get_process_rules().stage(self.stage_new.id).item_ids, (self.item_call.id,))
         self.item_call.unlink()
-        self.assertFalse(Stage._get_process_rules()["stages"][self.stage_new.id]["item_ids"])
+        self.assertFalse(Stage._get_process_rules().stage(self.stage_new.id).item_ids)
         team = self.env["crm.team"].create({"name": "Strict", "allow_move_back": False, "own_stages_only": True})
-        self.assertIn(team.id, Stage._get_process_rules()["teams"])
-        self.assertIn(team.id, Stage._get_process_rules()["own_stages_teams"])
+        self.assertIn(team.id, Stage._get_process_rules().teams)
+        self.assertIn(team.id, Stage._get_process_rules().own_stages_teams)
         Stage._get_process_rules()
         team.active = False  # its leads keep their pipeline's rules, read again
         self.assertGreater(self._queries(Stage._get_process_rules), 0, "archiving clears the cache")
         self.assertEqual(self._queries(Stage._get_process_rules), 0)
         team.active = True
         team.unlink()
-        self.assertNotIn(team.id, Stage._get_process_rules()["teams"])
-        self.assertNotIn(team.id, Stage._get_process_rules()["own_stages_teams"])
+        self.assertNotIn(team.id, Stage._get_process_rules().teams)
+        self.assertNotIn(team.id, Stage._get_process_rules().own_stages_teams)
         stage = Stage.create({"name": "Extra", "team_id": self.team_process.id})
-        self.assertIn(stage.id, Stage._get_process_rules()["stages"])
+        self.assertIn(stage.id, Stage._get_process_rules().stages)
         stage.unlink()
-        self.assertNotIn(stage.id, Stage._get_process_rules()["stages"])
+        self.assertNotIn(stage.id, Stage._get_process_rules().stages)

@@ -344,7 +344,7 @@ class TestSeededPipelines(PipelineCommon):
                                             "user_id": self.salesman.id, **self._values(["partner_id"])})
         self.assertEqual(lead.stage_id, stages[0])
         self.assertNotIn(shared, lead._stage_find(limit=None))
-        self.assertEqual(lead._get_next_stage_id(self.env["crm.stage"]._get_process_rules()["stages"]), stages[1].id,
+        self.assertEqual(lead._get_next_stage_id(self.env["crm.stage"]._get_process_rules()), stages[1].id,
                          "the shared stage in between is not the next stage of a pipeline without skipping")
         # a plain pipeline keeps Odoo's shared stages
         plain = self.env["crm.team"].create({"name": "Plain team"})

@@ -177,18 +177,19 @@ class _Clocks:
     def __init__(self, lead):
         self.lead = lead
         self.now = lead.env.cr.now()
-        self.rules = lead.env["crm.stage"]._get_process_rules()["stages"]
+        self.rules = lead.env["crm.stage"]._get_process_rules()
         self.calendar = lead._sla_get_calendar()
         self.clocks = {}
 
     def of(self, stage):
         """(SLA rule or None, clock) of ``stage``."""
-        sla = (self.rules.get(stage.id) or {}).get("sla")
-        working = bool(sla and sla["working"])
+        sla = self.rules.stage(stage.id).sla
+        working = bool(sla and sla.working)
         return sla, self.clocks.setdefault(working, SlaClock(self.calendar, working))
 
     def hours(self, sla, clock, key="duration"):
-        return self.lead._sla_hours(sla[key], clock)
+        """Hours on ``clock`` of the duration ``key`` of ``sla`` (an ``SlaRule``)."""
+        return self.lead._sla_hours(getattr(sla, key), clock)
 
     def before(self, stage, stop, share):
         """When a stay ending at ``stop`` started, having used ``share`` of the stage's time budget."""
@@ -283,8 +284,8 @@ def _sla_start(clock, stage, colour):
     if not sla:
         return clock.now - timedelta(days=1)
     budget = clock.hours(sla, sla_clock)
-    if sla["due_soon_percent"] is not None:
-        margin = budget * (100.0 - sla["due_soon_percent"]) / 100.0
+    if sla.due_soon_percent is not None:
+        margin = budget * (100.0 - sla.due_soon_percent) / 100.0
     else:
         margin = clock.hours(sla, sla_clock, "due_soon_before")
     used = {

@@ -140,7 +140,7 @@ class CrmLead(models.Model):
         if not self._stage_transition_fields().intersection(vals):
             return []
         snapshot_fields = self._stage_transition_snapshot_fields()
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         frozen_vals = MappingProxyType(dict(vals))
         transitions = []
         for lead in self:
@@ -158,7 +158,7 @@ class CrmLead(models.Model):
             else:
                 new_stage_id = old["stage_id"]
             kind = self._get_stage_transition_kind(
-                stage_rules, old["stage_id"], new_stage_id, old["team_id"], new_team_id, old["active"], is_active)
+                rules, old["stage_id"], new_stage_id, old["team_id"], new_team_id, old["active"], is_active)
             if kind == UPDATED and not any(
                     name in vals and old.get(name, vals[name]) != (vals[name] or False) for name in vals
                     if name in self._stage_transition_fields()):
@@ -182,15 +182,16 @@ class CrmLead(models.Model):
         ]
 
     @api.model
-    def _get_stage_transition_kind(self, stage_rules, old_stage, new_stage, old_team, new_team, was_active,
-                                   is_active):
+    def _get_stage_transition_kind(self, rules, old_stage, new_stage, old_team, new_team, was_active, is_active):
+        """Kind of the transition (``tools/stage_transition.py``) from ``old_stage`` in ``old_team``
+        to ``new_stage`` in ``new_team`` (``rules``: the process rules, ``crm.stage._get_process_rules``)."""
         if was_active and not is_active:
             return LOST
         if is_active and not was_active:
             return RESTORED
         if old_stage == new_stage or not is_active:
             return UPDATED
-        if (stage_rules.get(new_stage) or {}).get("is_won") and not (stage_rules.get(old_stage) or {}).get("is_won"):
+        if rules.stage(new_stage).is_won and not rules.stage(old_stage).is_won:
             return WON
         if old_team != new_team:
             return TRANSFERRED

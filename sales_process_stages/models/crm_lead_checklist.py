@@ -34,9 +34,9 @@ class CrmLead(models.Model):
         # saved leads: counted in one grouped read (a mass move recomputes thousands of leads with
         # their lines); leads being edited in a form (new records) from their lines in memory
         # only stages with mandatory items have progress: none to count in pipelines nobody configured
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         saved = self.filtered(lambda lead: isinstance(lead.id, int)
-                              and stage_rules.get(lead.stage_id.id, {}).get("mandatory_item_ids"))
+                              and rules.stage(lead.stage_id.id).mandatory_item_ids)
         counts = defaultdict(lambda: [0, 0])  # (lead id, stage id): [mandatory lines, done or skipped]
         if saved:
             for lead, stage, state, count in self.env["crm.lead.checklist.line"].sudo()._read_group(
@@ -76,13 +76,13 @@ class CrmLead(models.Model):
         """Open mandatory items, and waiting ones, block leaving a stage forward (to a later stage,
         or won); a transfer leaves the pipeline, no move forward in it."""
         problems = super()._get_stage_transition_problems(transitions)
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         leaving = [
             t for t in transitions
-            if t.is_stage_move and not t.team_changed and t.old_stage_id in stage_rules
-            and t.new_stage_id in stage_rules
-            and stage_rules[t.old_stage_id]["mandatory_item_ids"]
-            and self._is_forward(stage_rules, t.old_stage_id, t.new_stage_id)
+            if t.is_stage_move and not t.team_changed and t.old_stage_id in rules.stages
+            and t.new_stage_id in rules.stages
+            and rules.stages[t.old_stage_id].mandatory_item_ids
+            and self._is_forward(rules, t.old_stage_id, t.new_stage_id)
         ]
         if not leaving:
             return problems
@@ -108,7 +108,7 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     def _apply_transition_checklist(self, transitions):
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         lost = [t.lead.id for t in transitions if t.kind == LOST and t.was_active]
         if lost:
             self._checklist_cancel_open_lines(lost)
@@ -118,9 +118,9 @@ class CrmLead(models.Model):
         restored = [t.lead.id for t in transitions if t.kind == RESTORED]
         if restored:
             self._checklist_reopen_cancelled_lines(restored)
-        entering = [t for t in transitions if t.enters_stay and stage_rules.get(t.new_stage_id, {}).get("item_ids")]
+        entering = [t for t in transitions if t.enters_stay and rules.stage(t.new_stage_id).item_ids]
         if entering:
-            self._checklist_enter_stages(entering, stage_rules)
+            self._checklist_enter_stages(entering, rules)
 
     def _checklist_cancel_open_lines(self, lead_ids):
         """A lost lead's open and waiting items are cancelled with it (Odoo deletes its
@@ -160,29 +160,30 @@ class CrmLead(models.Model):
         lines.write({"skip_reason": False})
         if not lines:
             return
-        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
+        prerequisites = self.env["crm.stage"]._get_process_rules().item_prerequisites
         states = Line._get_item_states(
             lead_ids, {item_id for line in lines for item_id in prerequisites.get(line.item_id.id, ())})
         ready = lines.filtered(lambda line: Line._is_ready(line.lead_id.id, line.item_id.id, states, prerequisites))
         (lines - ready).write({"state": "waiting"})
         ready._start()
 
-    def _checklist_enter_stages(self, transitions, stage_rules):
+    def _checklist_enter_stages(self, transitions, rules):
         """Give the leads the checklist of the stage they entered (the lines they do not have
         yet: re-entering a stage keeps its lines as they were, but for the items to do again on each
         entry, which reopen) and schedule an activity for each
         item's responsible, in batch: ``mail.activity.create`` inserts them 100 a query, and
         the other modules' overrides of it see every one. Several leads at once (a mass move, an
         import) notify nobody by email (``mail_activity_quick_update``, as Odoo's own batch
-        schedulers); the activities show in each assignee's "My Activities"."""
+        schedulers); the activities show in each assignee's "My Activities" (``rules``: the process
+        rules, ``crm.stage._get_process_rules``)."""
         Line = self.env["crm.lead.checklist.line"].sudo()
-        item_ids = [item_id for t in transitions for item_id in stage_rules[t.new_stage_id]["item_ids"]]
+        item_ids = [item_id for t in transitions for item_id in rules.stages[t.new_stage_id].item_ids]
         items = self.env["crm.stage.checklist.item"].sudo().browse(dict.fromkeys(item_ids))
         existing = {}  # (lead id, item id): (state, name) of the lines the leads have already
         moved = [t.lead.id for t in transitions if t.old_stage_id or t.was_active != t.is_active]
         if moved:
             existing = Line._get_item_states(moved, items.ids)
-        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
+        prerequisites = rules.item_prerequisites
         now = self.env.cr.now()
         deadlines = {item: item._get_deadline(now) for item in items}
         items_by_stage = defaultdict(list)

@@ -510,7 +510,7 @@ class CrmLeadChecklistLine(models.Model):
 
         :return: {line id: [item names]}
         """
-        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
+        prerequisites = self.env["crm.stage"]._get_process_rules().item_prerequisites
         lines = self.filtered(lambda line: line.item_id.id in prerequisites)
         if not lines:
             return {}
@@ -547,7 +547,7 @@ class CrmLeadChecklistLine(models.Model):
     def _start_next_lines(self):
         """These lines are done or skipped: the lines of their leads waiting for them start when
         nothing else they wait for is left. In a number of queries that does not grow with the leads."""
-        followers = self.env["crm.stage"]._get_process_rules()["item_followers"]
+        followers = self.env["crm.stage"]._get_process_rules().item_followers
         item_ids = {item_id for line in self for item_id in followers.get(line.item_id.id, ())}
         if item_ids:
             self._start_ready_lines(self.lead_id.ids, item_ids)
@@ -557,7 +557,7 @@ class CrmLeadChecklistLine(models.Model):
         and the steps after those) no longer have what they wait for. Done, skipped or open, they
         wait again, with no activity (an open one's is deleted) and no due date, and start anew
         once the reopened steps are done again: the steps run in order again."""
-        followers = self.env["crm.stage"]._get_process_rules()["item_followers"]
+        followers = self.env["crm.stage"]._get_process_rules().item_followers
         after = {}  # lead id: ids of the items after the reopened ones
 
         def visit(item_id, found):
@@ -597,7 +597,7 @@ class CrmLeadChecklistLine(models.Model):
                                ("state", "=", "waiting")])
         if not waiting:
             return Line
-        prerequisites = self.env["crm.stage"]._get_process_rules()["item_prerequisites"]
+        prerequisites = self.env["crm.stage"]._get_process_rules().item_prerequisites
         states = Line._get_item_states(
             waiting.lead_id.ids, {item_id for line in waiting for item_id in prerequisites.get(line.item_id.id, ())})
         # a lead out of the line's stage starts it when it comes back (its stage entry calls this)

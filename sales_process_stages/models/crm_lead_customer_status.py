@@ -37,10 +37,10 @@ class CrmLead(models.Model):
     def _apply_transition_customer_status(self, transitions):
         """The customers of opportunities that are won or stop being won (reopened, lost), and of
         won ones that change customer or closing date, get their status now."""
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
 
         def is_won(active, stage_id):
-            return bool(active and (stage_rules.get(stage_id) or {}).get("is_won"))
+            return bool(active and rules.stage(stage_id).is_won)
 
         partner_ids = set()
         for transition in transitions:
@@ -62,10 +62,10 @@ class CrmLead(models.Model):
 
     def unlink(self):
         """Deleting a won opportunity: its customer's status follows."""
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         partner_ids = list({
             lead.partner_id.id for lead in self.sudo()
-            if lead.partner_id and lead.active and (stage_rules.get(lead.stage_id.id) or {}).get("is_won")
+            if lead.partner_id and lead.active and rules.stage(lead.stage_id.id).is_won
         })
         res = super().unlink()
         if partner_ids:

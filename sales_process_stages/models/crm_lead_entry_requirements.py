@@ -23,21 +23,22 @@ class CrmLead(models.Model):
 
     @api.depends("stage_id", "team_id")
     def _compute_stage_required_fields(self):
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         next_stages = {}
         for lead in self:
-            current = rules.get(lead.stage_id.id)
-            names = current["required_fields"] if current else ()
+            current = rules.stages.get(lead.stage_id.id)
+            names = current.required_fields if current else ()
             lead.stage_required_fields = f",{','.join(names)}," if names else False
             next_stage = lead._get_next_stage_id(rules, next_stages) if current else False
             lead.stage_next_requirements = lead._get_stage_requirements_hint(rules, next_stage) if next_stage else False
 
     def _get_stage_requirements_hint(self, rules, stage_id):
-        """“To enter “Meeting”: Contact, Phone, a planned activity.”, or False when it needs nothing."""
-        stage_rules = rules[stage_id]
-        labels = self._get_stage_field_labels(frozenset(stage_rules["required_fields"]))
+        """“To enter “Meeting”: Contact, Phone, a planned activity.”, or False when it needs nothing
+        (``rules``: the process rules, ``crm.stage._get_process_rules``)."""
+        stage_rules = rules.stages[stage_id]
+        labels = self._get_stage_field_labels(frozenset(stage_rules.required_fields))
         needs = [text for __, text in sorted(labels.values())]
-        if stage_rules["require_next_activity"]:
+        if stage_rules.require_next_activity:
             needs.append(_("a planned next activity"))
         if not needs:
             return False
@@ -54,7 +55,7 @@ class CrmLead(models.Model):
         (unless a lead of the board is in it)."""
         columns = super()._read_group_stage_ids(stages, domain)
         team_id = self.env.context.get("default_team_id")
-        if team_id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]:
+        if team_id in self.env["crm.stage"]._get_process_rules().own_stages_teams:
             columns = columns.filtered(lambda stage: stage.team_id or stage in stages)
         return columns
 
@@ -63,7 +64,7 @@ class CrmLead(models.Model):
         the won stage of ``action_set_won``, the first stage after a transfer)."""
         team_ids = {team_id} if team_id else set()
         team_ids.update(self.team_id.ids)
-        own_stages_teams = self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
+        own_stages_teams = self.env["crm.stage"]._get_process_rules().own_stages_teams
         if not team_ids or not team_ids <= own_stages_teams:
             return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
         return self.env["crm.stage"].search(
@@ -96,8 +97,8 @@ class CrmLead(models.Model):
         arch, view = super()._get_view(view_id, view_type, **options)
         if view_type != "form":
             return arch, view
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
-        required = {name for stage in rules.values() for name in stage["required_fields"]}
+        rules = self.env["crm.stage"]._get_process_rules()
+        required = {name for stage in rules.stages.values() for name in stage.required_fields}
         if not required:
             return arch, view
         marked = False
@@ -135,7 +136,7 @@ class CrmLead(models.Model):
     def _get_stage_transition_problems(self, transitions):
         problems = super()._get_stage_transition_problems(transitions)
         rules = self.env["crm.stage"]._get_process_rules()
-        stage_rules = rules["stages"]
+        stage_rules = rules.stages
         # entering a stage: created in it, written into it (a restore without a stage returns to
         # the stage the lead was lost in), or brought into another pipeline
         entering = [t for t in transitions if t.enters_stage and t.new_stage_id in stage_rules]
@@ -156,10 +157,10 @@ class CrmLead(models.Model):
         def label(name):
             if not labels:
                 labels.update(self._get_stage_field_labels(frozenset(
-                    f for t in entering for f in stage_rules[t.new_stage_id]["required_fields"])))
+                    f for t in entering for f in stage_rules[t.new_stage_id].required_fields)))
             return labels[name]
 
-        needs_activity = [t.lead for t in entering if stage_rules[t.new_stage_id]["require_next_activity"]]
+        needs_activity = [t.lead for t in entering if stage_rules[t.new_stage_id].require_next_activity]
         planned = self._get_planned_next_activity_leads(needs_activity) if needs_activity else set()
         next_stages = {}
         for transition in entering:
@@ -169,31 +170,32 @@ class CrmLead(models.Model):
             # lead, or one coming from another pipeline, is not won where the pipeline wins from
             # some stages only); skipping stages and moving back within the pipeline (a new lead
             # may start in any stage; a transfer's own rules are in crm_lead_pipeline.py)
-            policy = rules["teams"].get(transition.new_team_id)
+            policy = rules.teams.get(transition.new_team_id)
             team = self.env["crm.team"].browse(transition.new_team_id)
-            if policy and policy[2] and new_rules["is_won"] and old not in policy[2]:
+            won_from = policy.won_from_stage_ids if policy else ()
+            if won_from and new_rules.is_won and old not in won_from:
                 problems[lead].append(_(
                     "Pipeline “%(team)s” allows winning only from %(stages)s.",
-                    team=team.name, stages=", ".join(Stage.browse(policy[2]).mapped("display_name"))))
-            if policy and not transition.team_changed and old in stage_rules and not new_rules["is_won"]:
-                allow_skip, allow_back, __ = policy
-                forward = self._is_forward(stage_rules, old, new)
+                    team=team.name, stages=", ".join(Stage.browse(won_from).mapped("display_name"))))
+            if policy and not transition.team_changed and old in stage_rules and not new_rules.is_won:
+                allow_skip, allow_back = policy.allow_skip_stages, policy.allow_move_back
+                forward = self._is_forward(rules, old, new)
                 if not allow_back and not forward:
                     problems[lead].append(_(
                         "Pipeline “%(team)s” does not allow moving back from “%(old)s” to “%(new)s”.",
                         team=team.name, old=stage_name(old), new=stage_name(new)))
-                elif not allow_skip and forward and new != lead._get_next_stage_id(stage_rules, next_stages):
+                elif not allow_skip and forward and new != lead._get_next_stage_id(rules, next_stages):
                     problems[lead].append(_(
                         "Pipeline “%(team)s” does not allow skipping stages: from “%(old)s” the next stage "
                         "is “%(next)s”.", team=team.name, old=stage_name(old),
-                        next=Stage.browse(lead._get_next_stage_id(stage_rules, next_stages)).display_name))
+                        next=Stage.browse(lead._get_next_stage_id(rules, next_stages)).display_name))
             # fields required to enter, with the values the lead will have
             missing = [
                 text for __, text in sorted(
-                    label(name) for name in new_rules["required_fields"]
+                    label(name) for name in new_rules.required_fields
                     if lead._is_stage_value_missing(name, transition.vals))
             ]
-            if new_rules["require_next_activity"] and lead.id not in planned:
+            if new_rules.require_next_activity and lead.id not in planned:
                 missing.append(_("a planned next activity"))
             if missing:
                 problems[lead].append(_(
@@ -252,25 +254,26 @@ class CrmLead(models.Model):
     # BUSINESS: the pipeline's order of stages
     # ------------------------------------------------------------
 
-    def _get_next_stage_id(self, stage_rules, memo=None):
+    def _get_next_stage_id(self, rules, memo=None):
         """Id of the stage following the lead's stage in its pipeline (won stages excluded).
 
+        :param rules: the process rules (``crm.stage._get_process_rules``)
         :param memo: a dict the calls of one batch share, {(stage id, team id): next stage id}: the
             stages are scanned once per stage and pipeline, not once per lead"""
         self.ensure_one()
         memo_key = (self.stage_id.id, self.team_id.id)
         if memo is not None and memo_key in memo:
             return memo[memo_key]
-        current = stage_rules.get(self.stage_id.id)
+        current = rules.stages.get(self.stage_id.id)
         next_stage_id = False
         if current:
-            key = (current["sequence"], self.stage_id.id)
-            own_only = self.team_id.id in self.env["crm.stage"]._get_process_rules()["own_stages_teams"]
+            key = (current.sequence, self.stage_id.id)
+            own_only = self.team_id.id in rules.own_stages_teams
             pipeline = (self.team_id.id,) if own_only else (False, self.team_id.id)
             candidates = [
-                (rule["sequence"], stage_id) for stage_id, rule in stage_rules.items()
-                if rule["team_id"] in pipeline and not rule["is_won"]
-                and (rule["sequence"], stage_id) > key
+                (rule.sequence, stage_id) for stage_id, rule in rules.stages.items()
+                if rule.team_id in pipeline and not rule.is_won
+                and (rule.sequence, stage_id) > key
             ]
             next_stage_id = min(candidates)[1] if candidates else False
         if memo is not None:
@@ -278,10 +281,14 @@ class CrmLead(models.Model):
         return next_stage_id
 
     @api.model
-    def _is_forward(self, stage_rules, old, new):
+    def _is_forward(self, rules, old, new):
+        """Whether a move from stage ``old`` to stage ``new`` goes forward: into a won stage from an
+        open one, or to a later stage in the order of the stages (``rules``: the process rules,
+        ``crm.stage._get_process_rules``, knowing both stages)."""
         if not old or not new:
             return False
-        if stage_rules[new]["is_won"] and not stage_rules[old]["is_won"]:
+        old_rules, new_rules = rules.stages[old], rules.stages[new]
+        if new_rules.is_won and not old_rules.is_won:
             return True
-        return (stage_rules[new]["sequence"], new) > (stage_rules[old]["sequence"], old)
+        return (new_rules.sequence, new) > (old_rules.sequence, old)
 

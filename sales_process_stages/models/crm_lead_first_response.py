@@ -153,12 +153,12 @@ class CrmLead(models.Model):
 
     def _first_response_write(self, responses):
         """Write the first responses: {lead: (date or None, id of the stage it was created in)}."""
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         clocks = {}
         lead_ids_by_vals = defaultdict(list)
         for lead, (at, stage_id) in responses.items():
             if at:
-                vals = lead._first_response_values(at, stage_id, stage_rules, clocks)
+                vals = lead._first_response_values(at, stage_id, rules, clocks)
             elif lead.first_response_date:
                 vals = FIRST_RESPONSE_NONE_VALUES
             else:
@@ -169,14 +169,15 @@ class CrmLead(models.Model):
         for vals, lead_ids in lead_ids_by_vals.items():
             leads.browse(lead_ids).write(dict(vals))
 
-    def _first_response_values(self, at, stage_id, stage_rules, clocks):
-        """First response values of the lead answered at ``at``, created in stage ``stage_id``."""
+    def _first_response_values(self, at, stage_id, rules, clocks):
+        """First response values of the lead answered at ``at``, created in stage ``stage_id``
+        (``rules``: the process rules, ``crm.stage._get_process_rules``)."""
         self.ensure_one()
-        rule = stage_rules.get(stage_id) or {}
-        sla = rule.get("sla") if not rule.get("is_won") else None
+        rule = rules.stage(stage_id)
+        sla = rule.sla if not rule.is_won else None
         start = self.create_date or at
         clock = None
-        if sla and sla["working"]:
+        if sla and sla.working:
             calendar = self._sla_get_calendar()
             key = (calendar.id, True)
             clock = clocks.get(key) or clocks.setdefault(key, SlaClock(calendar, True))
@@ -185,7 +186,7 @@ class CrmLead(models.Model):
         if clock is None:
             clock = clocks.get(None) or clocks.setdefault(None, SlaClock())
         hours = max(clock.hours_between(start, at), 0.0)
-        budget = self._sla_hours(sla["duration"], clock) if sla else 0.0
+        budget = self._sla_hours(sla.duration, clock) if sla else 0.0
         return {
             "first_response_date": at,
             "first_response_hours": hours,

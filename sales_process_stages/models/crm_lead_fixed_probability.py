@@ -18,7 +18,7 @@ class CrmLead(models.Model):
 
     @api.depends("team_id")
     def _compute_is_fixed_probability(self):
-        fixed_teams = self.env["crm.stage"]._get_process_rules()["fixed_probability_teams"]
+        fixed_teams = self.env["crm.stage"]._get_process_rules().fixed_probability_teams
         for lead in self:
             lead.is_fixed_probability = lead.team_id.id in fixed_teams
 
@@ -42,7 +42,7 @@ class CrmLead(models.Model):
         fixing them is its stage's, also while the form is being edited (a stage picked there)."""
         super()._compute_probabilities()
         rules = self.env["crm.stage"]._get_process_rules()
-        if not rules["fixed_probability_teams"]:
+        if not rules.fixed_probability_teams:
             return
         for lead in self:
             expected = lead._get_process_probability(rules, lead.team_id.id, lead.stage_id.id, lead.active)
@@ -52,15 +52,16 @@ class CrmLead(models.Model):
     @api.model
     def _get_process_probability(self, rules, team_id, stage_id, active):
         """The probability the process gives a lead of pipeline ``team_id`` in ``stage_id``: None
-        where the pipeline does not fix them; 0 lost, 100 won, else the stage's."""
-        if team_id not in rules["fixed_probability_teams"]:
+        where the pipeline does not fix them; 0 lost, 100 won, else the stage's (``rules``: the
+        process rules, ``crm.stage._get_process_rules``)."""
+        if team_id not in rules.fixed_probability_teams:
             return None
         if not active:
             return 0.0
-        stage = rules["stages"].get(stage_id)
+        stage = rules.stages.get(stage_id)
         if not stage:
             return None
-        return 100.0 if stage["is_won"] else stage["fixed_probability"]
+        return 100.0 if stage.is_won else stage.fixed_probability
 
     def _check_fixed_probability(self, probabilities, vals=None):
         """In pipelines fixing the probability per stage, the stage gives it: a client's other value
@@ -70,7 +71,7 @@ class CrmLead(models.Model):
         :param vals: the values written with it (the stage, pipeline and outcome the leads end up in)
         """
         rules = self.env["crm.stage"]._get_process_rules()
-        if not rules["fixed_probability_teams"]:
+        if not rules.fixed_probability_teams:
             return
         vals = vals or {}
         for lead in self:
@@ -98,14 +99,14 @@ class CrmLead(models.Model):
         """:return: {probability: [lead id]} of the leads entering a stage with a fixed probability
             (unless the write or create gives a probability itself)"""
         rules = self.env["crm.stage"]._get_process_rules()
-        if not rules["fixed_probability_teams"]:
+        if not rules.fixed_probability_teams:
             return {}
         by_probability = defaultdict(list)
         for transition in transitions:
-            stage = rules["stages"].get(transition.new_stage_id)
-            if transition.enters_stay and "probability" not in transition.vals and stage and not stage["is_won"] \
-                    and transition.new_team_id in rules["fixed_probability_teams"]:
-                by_probability[stage["fixed_probability"]].append(transition.lead.id)
+            stage = rules.stages.get(transition.new_stage_id)
+            if transition.enters_stay and "probability" not in transition.vals and stage and not stage.is_won \
+                    and transition.new_team_id in rules.fixed_probability_teams:
+                by_probability[stage.fixed_probability].append(transition.lead.id)
         return by_probability
 
     def _prepare_stage_transition_vals(self, transitions, vals):

@@ -51,7 +51,7 @@ class CrmLead(models.Model):
         one, of their company and pipeline, with the details it asks for."""
         problems = super()._get_stage_transition_problems(transitions)
         # the pipeline the lead is lost in: the one it ends up in (a loss and a transfer at once)
-        lost_reason_teams = self.env["crm.stage"]._get_process_rules()["lost_reason_teams"]
+        lost_reason_teams = self.env["crm.stage"]._get_process_rules().lost_reason_teams
         losing = [t for t in transitions if t.kind == LOST and t.new_team_id in lost_reason_teams]
         if not losing:
             return problems

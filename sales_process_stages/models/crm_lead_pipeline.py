@@ -71,7 +71,7 @@ class CrmLead(models.Model):
     def _check_process_owned_fields(self, names, team_id=None):
         """Refuse a client's value of the fields the rules read (``PROCESS_OWNED_FIELDS``) on leads
         of the pipelines someone configured (before or after the write)."""
-        process_teams = self.env["crm.stage"]._get_process_rules()["process_teams"]
+        process_teams = self.env["crm.stage"]._get_process_rules().process_teams
         if team_id in process_teams or any(lead.team_id.id in process_teams for lead in self):
             labels = self.fields_get(names, ["string"])
             raise ValidationError(_(
@@ -85,13 +85,13 @@ class CrmLead(models.Model):
             in a configured pipeline (the old one or the new one): the pipeline's first stage, as
             Odoo's ``_stage_find`` gives it; or None"""
         rules = self.env["crm.stage"]._get_process_rules()
-        stage_rules, process_teams = rules["stages"], rules["process_teams"]
+        process_teams = rules.process_teams
         lead_ids = [
             lead.id for lead in self
             if lead.stage_id and lead.team_id.id != team_id
             and not self._is_pipeline_stage(rules, lead.stage_id.id, team_id)
             and (team_id in process_teams or lead.team_id.id in process_teams
-                 or stage_rules.get(lead.stage_id.id, {}).get("team_id") in process_teams)
+                 or rules.stage(lead.stage_id.id).team_id in process_teams)
         ]
         if not lead_ids:
             return None
@@ -100,18 +100,20 @@ class CrmLead(models.Model):
 
     @api.model
     def _is_pipeline_stage(self, rules, stage_id, team_id):
-        """Whether stage ``stage_id`` is a stage of pipeline ``team_id`` (False: no pipeline)."""
-        stage_team_id = rules["stages"].get(stage_id, {}).get("team_id", False)
+        """Whether stage ``stage_id`` is a stage of pipeline ``team_id`` (False: no pipeline), by the
+        process rules ``rules`` (``crm.stage._get_process_rules``)."""
+        stage_team_id = rules.stage(stage_id).team_id
         if stage_team_id:
             return stage_team_id == team_id
-        return team_id not in rules["own_stages_teams"]
+        return team_id not in rules.own_stages_teams
 
     @api.model
     def _get_pipeline_first_stage_id(self, rules, team_id):
-        """Id of the first open stage of pipeline ``team_id`` in the order of its stages."""
+        """Id of the first open stage of pipeline ``team_id`` in the order of its stages, by the
+        process rules ``rules`` (``crm.stage._get_process_rules``)."""
         candidates = [
-            (rule["sequence"], stage_id) for stage_id, rule in rules["stages"].items()
-            if not rule["is_won"] and self._is_pipeline_stage(rules, stage_id, team_id)
+            (rule.sequence, stage_id) for stage_id, rule in rules.stages.items()
+            if not rule.is_won and self._is_pipeline_stage(rules, stage_id, team_id)
         ]
         return min(candidates)[1] if candidates else False
 
@@ -122,15 +124,15 @@ class CrmLead(models.Model):
     def _get_stage_transition_problems(self, transitions):
         problems = super()._get_stage_transition_problems(transitions)
         rules = self.env["crm.stage"]._get_process_rules()
-        stage_rules, process_teams = rules["stages"], rules["process_teams"]
+        stage_rules, process_teams = rules.stages, rules.process_teams
         if not process_teams:
             return problems
         Stage, Team = self.env["crm.stage"], self.env["crm.team"]
 
         def configured(transition):
             return bool({transition.old_team_id, transition.new_team_id,
-                         stage_rules.get(transition.old_stage_id, {}).get("team_id"),
-                         stage_rules.get(transition.new_stage_id, {}).get("team_id")} & process_teams)
+                         rules.stage(transition.old_stage_id).team_id,
+                         rules.stage(transition.new_stage_id).team_id} & process_teams)
 
         def team_name(team_id):
             return Team.browse(team_id).name if team_id else _("no pipeline")
@@ -157,8 +159,8 @@ class CrmLead(models.Model):
             self._get_transfer_problems(transfers, rules, problems)
         restored = [t for t in concerned if t.kind == RESTORED and t.is_stage_move and not t.team_changed
                     and t.old_stage_id in stage_rules and t.new_stage_id in stage_rules
-                    and stage_rules[t.old_stage_id]["mandatory_item_ids"]
-                    and self._is_forward(stage_rules, t.old_stage_id, t.new_stage_id)]
+                    and stage_rules[t.old_stage_id].mandatory_item_ids
+                    and self._is_forward(rules, t.old_stage_id, t.new_stage_id)]
         if restored:
             self._get_restore_problems(restored, problems)
         return problems
@@ -166,13 +168,13 @@ class CrmLead(models.Model):
     def _get_transfer_problems(self, transfers, rules, problems):
         """A lead entering a configured pipeline from another one (or from none) starts in its
         first stage when the pipeline does not allow skipping, and cannot enter further on than
-        the open mandatory items it left in the pipeline's earlier stages."""
-        stage_rules = rules["stages"]
+        the open mandatory items it left in the pipeline's earlier stages (``rules``: the process
+        rules, ``crm.stage._get_process_rules``)."""
         Stage, Team = self.env["crm.stage"], self.env["crm.team"]
         for transition in transfers:
-            policy = rules["teams"].get(transition.new_team_id)
+            policy = rules.teams.get(transition.new_team_id)
             first = self._get_pipeline_first_stage_id(rules, transition.new_team_id)
-            if policy and not policy[0] and not stage_rules[transition.new_stage_id]["is_won"] \
+            if policy and not policy.allow_skip_stages and not rules.stages[transition.new_stage_id].is_won \
                     and first and transition.new_stage_id != first:
                 problems[transition.lead].append(_(
                     "Pipeline “%(team)s” does not allow skipping stages: a lead coming from another pipeline "
@@ -191,7 +193,7 @@ class CrmLead(models.Model):
             before = [
                 line for line in open_lines.get(transition.lead.id, ())
                 if line.stage_id.id != new and self._is_pipeline_stage(rules, line.stage_id.id, transition.new_team_id)
-                and self._is_forward(stage_rules, line.stage_id.id, new)
+                and self._is_forward(rules, line.stage_id.id, new)
             ]
             for stage, lines in self.env["crm.lead.checklist.line"].concat(*before).grouped("stage_id").items():
                 problems[transition.lead].append(_(

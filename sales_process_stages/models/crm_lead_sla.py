@@ -157,31 +157,33 @@ class CrmLead(models.Model):
 
     def _prepare_stage_transition_vals(self, transitions, vals):
         vals = super()._prepare_stage_transition_vals(transitions, vals)
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         if "sla_hold_until" in vals and not vals["sla_hold_until"] and "sla_hold_reason" not in vals:
             # the hold ends: the reason goes with it (kept in the chatter and the history)
             vals = {**vals, "sla_hold_reason": False}
-        elif any(t.old["sla_hold_until"] and not self._sla_is_open(t.is_active, t.new_stage_id, stage_rules)
+        elif any(t.old["sla_hold_until"] and not self._sla_is_open(t.is_active, t.new_stage_id, rules)
                  for t in transitions):
             # won or lost: no hold any more
             vals = {**vals, "sla_hold_until": False, "sla_hold_reason": False}
         return vals
 
     @api.model
-    def _sla_is_open(self, active, stage_id, stage_rules):
-        return bool(active and stage_id and not (stage_rules.get(stage_id) or {}).get("is_won"))
+    def _sla_is_open(self, active, stage_id, rules):
+        """Whether a lead (``active``) in stage ``stage_id`` has an open stay: not lost, in a stage,
+        not won (``rules``: the process rules, ``crm.stage._get_process_rules``)."""
+        return bool(active and stage_id and not rules.stage(stage_id).is_won)
 
     def _apply_transition_sla(self, transitions):
         """A stay that starts restarts the clock; one that ends stops it; a hold, a new pipeline
         (another calendar) count the budget again. Leads without SLA nor hold, before and after
         (pipelines nobody configured), cost nothing."""
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         reset, recompute, closed = [], [], []
         for transition in transitions:
             old = transition.old
             if not (old.get("sla_state", "none") != "none" or old.get("sla_hold_until")
                     or transition.lead.sla_hold_until
-                    or (stage_rules.get(transition.new_stage_id) or {}).get("sla")):
+                    or rules.stage(transition.new_stage_id).sla):
                 continue
             if transition.enters_stay:
                 reset.append(transition.lead.id)
@@ -226,13 +228,13 @@ class CrmLead(models.Model):
         hours_per_day = (clock.calendar.hours_per_day or 8.0) if clock.working else 24.0
         return sla_duration_hours(value, unit, hours_per_day)
 
-    def _sla_get_activity_dates(self, stage_rules):
+    def _sla_get_activity_dates(self, rules):
         """{lead id: latest date of its planned activities} for the leads in stages whose clock
-        waits for planned activities (one query for the batch)."""
+        waits for planned activities (one query for the batch; ``rules``: the process rules,
+        ``crm.stage._get_process_rules``)."""
         lead_ids = [
             lead.id for lead in self
-            if (stage_rules.get(lead.stage_id.id) or {}).get("sla")
-            and stage_rules[lead.stage_id.id]["sla"]["activity_aware"]
+            if (sla := rules.stage(lead.stage_id.id).sla) and sla.activity_aware
         ]
         if not lead_ids:
             return {}
@@ -252,13 +254,13 @@ class CrmLead(models.Model):
             return
         now = self.env.cr.now()
         leads = self.sudo()
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
-        activity_dates = leads._sla_get_activity_dates(stage_rules)
+        rules = self.env["crm.stage"]._get_process_rules()
+        activity_dates = leads._sla_get_activity_dates(rules)
         clocks = {}
         lead_ids_by_vals = defaultdict(list)
         next_date = None  # the earliest SLA date to come: the sweep must not miss it
         for lead in leads:
-            vals = lead._sla_compute_values(stage_rules, clocks, activity_dates, now, reset)
+            vals = lead._sla_compute_values(rules, clocks, activity_dates, now, reset)
             lead_ids_by_vals[tuple(sorted(vals.items()))].append(lead.id)
             for fname in SLA_SWEEP_DATE_FIELDS:
                 date = vals.get(fname)
@@ -306,12 +308,13 @@ class CrmLead(models.Model):
             leads._sla_recompute()
             self.env.invalidate_all()  # flushes first
 
-    def _sla_compute_values(self, stage_rules, clocks, activity_dates, now, reset):
-        """SLA values of the lead at ``now`` (see ``_sla_recompute``)."""
+    def _sla_compute_values(self, rules, clocks, activity_dates, now, reset):
+        """SLA values of the lead at ``now`` (see ``_sla_recompute``; ``rules``: the process rules,
+        ``crm.stage._get_process_rules``)."""
         self.ensure_one()
-        rule = stage_rules.get(self.stage_id.id) or {}
-        sla = rule.get("sla") if not rule.get("is_won") else None
-        is_open = self.active and self.stage_id and not rule.get("is_won")
+        rule = rules.stage(self.stage_id.id)
+        sla = rule.sla if not rule.is_won else None
+        is_open = self.active and self.stage_id and not rule.is_won
         vals = {}
         if not is_open:
             # won, lost or without a stage: no running SLA, no hold
@@ -337,8 +340,8 @@ class CrmLead(models.Model):
         calendar = self._sla_get_calendar() if sla or on_hold else None
         clock = None
         if sla:
-            key = (calendar.id, sla["working"])
-            clock = clocks.get(key) or clocks.setdefault(key, SlaClock(calendar, sla["working"]))
+            key = (calendar.id, sla.working)
+            clock = clocks.get(key) or clocks.setdefault(key, SlaClock(calendar, sla.working))
         if not on_hold and hold_start:
             # the hold ends: the time on hold is added to the budget
             if clock:
@@ -351,7 +354,7 @@ class CrmLead(models.Model):
         if not sla:
             vals.update(SLA_NONE_VALUES)
             return vals
-        budget = self._sla_hours(sla["duration"], clock)
+        budget = self._sla_hours(sla.duration, clock)
         stage_deadline = clock.plan(start, budget + paused)
         if stage_deadline is None:
             _logger.warning("Working calendar %s has no working time: SLA of lead %s counted in calendar time",
@@ -365,17 +368,17 @@ class CrmLead(models.Model):
             activity_date = bounds.clamp_date(activity_date, *bounds.activity_deadline_range(now.date()))
             # a planned next step: not overdue before the end of its day
             deadline = max(deadline, clock.day_end(activity_date))
-        if sla["due_soon_percent"] is not None:
-            margin = budget * (100.0 - sla["due_soon_percent"]) / 100.0
+        if sla.due_soon_percent is not None:
+            margin = budget * (100.0 - sla.due_soon_percent) / 100.0
         else:
-            margin = self._sla_hours(sla["due_soon_before"], clock)
+            margin = self._sla_hours(sla.due_soon_before, clock)
         due_soon = (clock.plan(deadline, -margin) if margin > 0 else None) or deadline
         state = "none" if on_hold else sla_state_at({"sla_deadline": deadline, "sla_due_soon_date": due_soon}, now)
         vals.update(
             sla_state=state, sla_priority=SLA_PRIORITY[state], sla_deadline=deadline, sla_due_soon_date=due_soon,
-            sla_escalation_date=deadline if sla["escalate"] and not escalated and not on_hold else False,
-            sla_leader_date=clock.plan(deadline, self._sla_hours(sla["leader_delay"], clock)) or deadline
-            if sla["notify_leader"] and not notified and not on_hold else False,
+            sla_escalation_date=deadline if sla.escalate and not escalated and not on_hold else False,
+            sla_leader_date=clock.plan(deadline, self._sla_hours(sla.leader_delay, clock)) or deadline
+            if sla.notify_leader and not notified and not on_hold else False,
         )
         return vals
 
@@ -400,12 +403,12 @@ class CrmLead(models.Model):
             raise ValidationError(_(
                 "A lead is put on hold for at most %(days)s days (until %(latest)s), not until %(date)s.",
                 days=bounds.HOLD_MAX_DAYS, latest=today + timedelta(days=bounds.HOLD_MAX_DAYS), date=hold_until))
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         problems = []
         reason = vals["sla_hold_reason"] if "sla_hold_reason" in vals else self.sla_hold_reason
         if not (reason or "").strip():
             problems.append(_("Say why “%(lead)s” is put on hold.", lead=self.display_name))
-        if not self.active or (stage_rules.get(self.stage_id.id) or {}).get("is_won"):
+        if not self.active or rules.stage(self.stage_id.id).is_won:
             problems.append(_("“%(lead)s” is won or lost: it cannot be put on hold.", lead=self.display_name))
         return problems
 
@@ -430,12 +433,12 @@ class CrmLead(models.Model):
         """Planned activities of the leads changed: leads in stages whose clock waits for planned
         activities get their deadline again."""
         super()._on_activities_changed()
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
-        if not any(rule["sla"] and rule["sla"]["activity_aware"] for rule in stage_rules.values()):
+        rules = self.env["crm.stage"]._get_process_rules()
+        if not any(rule.sla and rule.sla.activity_aware for rule in rules.stages.values()):
             return
         leads = self.sudo().exists().filtered(
             lambda lead: lead.sla_state != "none"
-            and ((stage_rules.get(lead.stage_id.id) or {}).get("sla") or {}).get("activity_aware"))
+            and (sla := rules.stage(lead.stage_id.id).sla) and sla.activity_aware)
         leads._sla_recompute()
 
     # ------------------------------------------------------------

@@ -182,14 +182,14 @@ class CrmLead(models.Model):
         self._sla_sweep_write({lead_id: {"sla_escalation_date": False, "sla_escalated_date": now} for lead_id, in rows},
                               "SLA sweep, escalations", skipped)
         leads = self.browse([lead_id for lead_id, in rows if lead_id not in skipped])
-        stage_rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         default_type = self.env.ref("sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False)
         model_id = self.env["ir.model"]._get_id(self._name)
         activity_vals = {}
         for lead in leads:
             user = lead.user_id or lead.team_id.user_id
-            sla = stage_rules.get(lead.stage_id.id, {}).get("sla") or {}
-            activity_type_id = sla.get("activity_type_id") or default_type.id
+            sla = rules.stage(lead.stage_id.id).sla
+            activity_type_id = (sla and sla.activity_type_id) or default_type.id
             if not user or not activity_type_id:
                 continue
             activity_vals[lead.id] = {

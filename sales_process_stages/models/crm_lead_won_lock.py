@@ -28,7 +28,7 @@ class CrmLead(models.Model):
                           if name not in UNLOCKED_FIELDS and not name.startswith(UNLOCKED_FIELD_PREFIXES)}
         if not fields_written:
             return
-        locking = self.env["crm.stage"]._get_process_rules()["won_locked_teams"]
+        locking = self.env["crm.stage"]._get_process_rules().won_locked_teams
         if not locking or self.env.user.has_group("sales_team.group_sale_manager"):
             return  # no pipeline locks (plain Odoo costs nothing more)
         locked = self.sudo().filtered(

@@ -1,9 +1,11 @@
+from collections import defaultdict
 from types import MappingProxyType
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..tools import bounds
+from ..tools.process_rules import ProcessRules, SlaRule, StageRules, TeamPolicy
 
 UNSUPPORTED_REQUIRED_TYPES = ("one2many", "many2many", "binary", "json", "properties")
 # units of the SLA's durations (budget, due soon "before", leader delay): minutes for "contact within
@@ -241,64 +243,63 @@ class CrmStage(models.Model):
     @tools.ormcache()
     def _get_process_rules(self):
         """Rules of every stage, read once and cached until a stage, an item or a team changes
-        (``sales.process.cache.mixin``). The value is shared by every request: it is read-only
-        (mappings, tuples, frozensets).
+        (``sales.process.cache.mixin``). The value is shared by every request: it is immutable
+        (frozen dataclasses, tuples, frozensets, read-only mappings: ``tools/process_rules.py``).
 
-        :return: {'stages': {stage_id: {'sequence', 'is_won', 'team_id', 'fold', 'required_fields'
-                  (tuple of field names), 'require_next_activity', 'item_ids', 'mandatory_item_ids',
-                  'sla' (None, or the time budget: see ``_get_sla_rule``)}},
-                  'teams': {team_id: (allow_skip_stages, allow_move_back, won_from_stage_ids)} of the
-                  teams restricting moves, 'fixed_probability_teams': ids of teams using fixed probabilities,
-                  'own_stages_teams': ids of teams using their own stages only,
-                  'lost_reason_teams': ids of teams requiring a lost reason,
-                  'won_locked_teams': ids of teams locking their won deals,
-                  'process_teams': ids of the pipelines someone configured (a policy, or a stage of
-                  their own with rules): where the pipeline invariants of ``crm_lead_pipeline.py`` hold,
-                  'item_prerequisites': {item_id: ids of the active items it waits for},
-                  'item_followers': {item_id: ids of the active items waiting for it}}
+        :return: a ``ProcessRules``: ``stages`` {stage id: ``StageRules``} of every stage (sequence,
+            is_won, team_id, fold, required_fields, require_next_activity, fixed_probability,
+            item_ids, mandatory_item_ids, and sla: None or the time budget, see ``_get_sla_rule``),
+            read through ``rules.stage(stage_id)`` (``NO_STAGE_RULES`` for no stage or an unknown
+            one); ``teams`` {team id: ``TeamPolicy``} of the teams restricting moves; the ids of
+            the teams using fixed probabilities (``fixed_probability_teams``), their own stages
+            only (``own_stages_teams``), requiring a lost reason (``lost_reason_teams``), locking
+            their won deals (``won_locked_teams``); ``process_teams``, the pipelines someone
+            configured (a policy, or a stage of their own with rules): where the pipeline
+            invariants of ``crm_lead_pipeline.py`` hold; ``item_prerequisites`` {item id: ids of
+            the active items it waits for}, ``item_followers`` {item id: ids of the active items
+            waiting for it}; ``sla_escalation_type_ids``, the activity types of the SLA's escalations
         """
         self = self.sudo().with_context(active_test=False)
         stages = self.search([])
         items = self.env["crm.stage.checklist.item"].search_fetch(
             [("stage_id", "in", stages.ids), ("active", "=", True)],
             ["stage_id", "is_mandatory", "depends_on_ids"])
-        rules = {}
-        for stage in stages:
-            rules[stage.id] = {
-                "sequence": stage.sequence,
-                "is_won": stage.is_won,
-                "team_id": stage.team_id.id,
-                "fold": stage.fold,
-                "required_fields": tuple(stage.required_field_ids.mapped("name")),
-                "require_next_activity": stage.require_next_activity,
-                "fixed_probability": stage.fixed_probability,
-                "item_ids": (),
-                "mandatory_item_ids": (),
-                "sla": None,
-            }
         teams = self.env["crm.team"].search_fetch(
             ["|", "|", ("allow_skip_stages", "=", False), ("allow_move_back", "=", False),
              ("won_from_stage_ids", "!=", False)],
             ["allow_skip_stages", "allow_move_back", "won_from_stage_ids"])
         team_policies = {
-            team.id: (team.allow_skip_stages, team.allow_move_back, tuple(team.won_from_stage_ids.ids))
+            team.id: TeamPolicy(team.allow_skip_stages, team.allow_move_back, tuple(team.won_from_stage_ids.ids))
             for team in teams
         }
-        for stage in stages.filtered("sla_enabled"):
-            rules[stage.id]["sla"] = stage._get_sla_rule()
         active_item_ids = set(items.ids)
+        stage_item_ids = defaultdict(list)  # stage id: ids of its active items
+        stage_mandatory_ids = defaultdict(list)  # stage id: ids of its active mandatory items
         prerequisites = {}  # item id: ids of the active items it waits for
         followers = {}  # item id: ids of the active items waiting for it
         for item in items:
-            stage_rules = rules[item.stage_id.id]
-            stage_rules["item_ids"] += (item.id,)
+            stage_item_ids[item.stage_id.id].append(item.id)
             if item.is_mandatory:
-                stage_rules["mandatory_item_ids"] += (item.id,)
+                stage_mandatory_ids[item.stage_id.id].append(item.id)
             waited = tuple(item_id for item_id in item.depends_on_ids.ids if item_id in active_item_ids)
             if waited:
                 prerequisites[item.id] = waited
                 for item_id in waited:
                     followers[item_id] = (*followers.get(item_id, ()), item.id)
+        rules = {
+            stage.id: StageRules(
+                sequence=stage.sequence,
+                is_won=stage.is_won,
+                team_id=stage.team_id.id,
+                fold=stage.fold,
+                required_fields=tuple(stage.required_field_ids.mapped("name")),
+                require_next_activity=stage.require_next_activity,
+                fixed_probability=stage.fixed_probability,
+                item_ids=tuple(stage_item_ids.get(stage.id, ())),
+                mandatory_item_ids=tuple(stage_mandatory_ids.get(stage.id, ())),
+                sla=stage._get_sla_rule() if stage.sla_enabled else None,
+            ) for stage in stages
+        }
         fixed_teams = frozenset(self.env["crm.team"].search([("probability_mode", "=", "fixed")]).ids)
         own_stages_teams = frozenset(self.env["crm.team"].search([("own_stages_only", "=", True)]).ids)
         lost_reason_teams = frozenset(self.env["crm.team"].search([("lost_reason_required", "=", True)]).ids)
@@ -307,58 +308,54 @@ class CrmStage(models.Model):
         # (pipelines nobody configured behave as in plain Odoo, see crm_lead_pipeline.py)
         process_teams = set(team_policies) | fixed_teams | own_stages_teams | lost_reason_teams | won_locked_teams
         process_teams.update(
-            rule["team_id"] for rule in rules.values()
-            if rule["team_id"] and (rule["required_fields"] or rule["require_next_activity"] or rule["item_ids"]
-                                    or rule["sla"]))
-        escalation_type_ids = {rule["sla"]["activity_type_id"] for rule in rules.values() if rule["sla"]}
+            rule.team_id for rule in rules.values()
+            if rule.team_id and (rule.required_fields or rule.require_next_activity or rule.item_ids or rule.sla))
+        escalation_type_ids = {rule.sla.activity_type_id for rule in rules.values() if rule.sla}
         escalation_type_ids.add(self.env["ir.model.data"]._xmlid_to_res_id(
             "sales_process_stages.mail_activity_type_sla_overdue", raise_if_not_found=False))
         escalation_type_ids.discard(False)
-        return MappingProxyType({
-            "stages": MappingProxyType({
-                stage_id: MappingProxyType({
-                    **rule, "sla": MappingProxyType(rule["sla"]) if rule["sla"] else None,
-                }) for stage_id, rule in rules.items()
-            }),
-            "teams": MappingProxyType(team_policies),
-            "fixed_probability_teams": fixed_teams,
-            "own_stages_teams": own_stages_teams,
-            "lost_reason_teams": lost_reason_teams,
-            "won_locked_teams": won_locked_teams,
-            "process_teams": frozenset(process_teams),
-            "item_prerequisites": MappingProxyType(prerequisites),
-            "item_followers": MappingProxyType(followers),
-            "sla_escalation_type_ids": frozenset(escalation_type_ids),
-        })
+        return ProcessRules(
+            stages=MappingProxyType(rules),
+            teams=MappingProxyType(team_policies),
+            fixed_probability_teams=fixed_teams,
+            own_stages_teams=own_stages_teams,
+            lost_reason_teams=lost_reason_teams,
+            won_locked_teams=won_locked_teams,
+            process_teams=frozenset(process_teams),
+            item_prerequisites=MappingProxyType(prerequisites),
+            item_followers=MappingProxyType(followers),
+            sla_escalation_type_ids=frozenset(escalation_type_ids),
+        )
 
     @api.model
     def _get_sla_escalation_type_ids(self):
         """Activity types of the SLA's escalations (none is a planned next step)."""
-        return self._get_process_rules()["sla_escalation_type_ids"]
+        return self._get_process_rules().sla_escalation_type_ids
 
     # ------------------------------------------------------------
     # SLA
     # ------------------------------------------------------------
 
     def _get_sla_rule(self):
-        """Time budget of the stage, as the SLA computations read it from the cached rules.
+        """Time budget of the stage (an ``SlaRule``), as the SLA computations read it from the
+        cached rules.
 
         Durations are (value, unit) pairs: minutes and hours are counted as they are, days are 24
         hours in calendar time and the calendar's hours per day in working time
         (``sla_duration_hours``, through ``crm.lead._sla_hours``)."""
         self.ensure_one()
-        return {
-            "duration": (self.sla_duration, self.sla_duration_unit),
-            "working": self.sla_time_basis == "working",
-            "due_soon_percent": self.sla_due_soon_percent if self.sla_due_soon_type == "percent" else None,
-            "due_soon_before": (self.sla_due_soon_before, self.sla_due_soon_before_unit)
+        return SlaRule(
+            duration=(self.sla_duration, self.sla_duration_unit),
+            working=self.sla_time_basis == "working",
+            due_soon_percent=self.sla_due_soon_percent if self.sla_due_soon_type == "percent" else None,
+            due_soon_before=(self.sla_due_soon_before, self.sla_due_soon_before_unit)
             if self.sla_due_soon_type == "before" else None,
-            "activity_aware": self.sla_activity_aware,
-            "escalate": self.sla_escalate,
-            "activity_type_id": self.sla_escalation_activity_type_id.id,
-            "notify_leader": self.sla_notify_leader,
-            "leader_delay": (self.sla_leader_delay, self.sla_leader_delay_unit),
-        }
+            activity_aware=self.sla_activity_aware,
+            escalate=self.sla_escalate,
+            activity_type_id=self.sla_escalation_activity_type_id.id,
+            notify_leader=self.sla_notify_leader,
+            leader_delay=(self.sla_leader_delay, self.sla_leader_delay_unit),
+        )
 
     def _get_sla_calendars(self):
         """Working calendars the SLA of the stage is counted in: its team's (else the company's),

@@ -4,3 +4,4 @@ from . import customer_status
 from . import read_group
 from . import bounds
 from . import sweep
+from . import process_rules

@@ -50,13 +50,13 @@ class CrmLeadStageMove(models.TransientModel):
         values = super().default_get(fields_list)
         lead = self.env["crm.lead"].browse(values.get("lead_id"))
         if lead and "stage_id" in fields_list and not values.get("stage_id"):
-            values["stage_id"] = lead._get_next_stage_id(self.env["crm.stage"]._get_process_rules()["stages"])
+            values["stage_id"] = lead._get_next_stage_id(self.env["crm.stage"]._get_process_rules())
         return values
 
     @api.model_create_multi
     def create(self, vals_list):
         wizards = super().create(vals_list)
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         for wizard in wizards:
             if not wizard.lead_ids:
                 wizard.lead_ids = wizard.lead_id  # the dialog sent the row's values, not the link
@@ -71,29 +71,29 @@ class CrmLeadStageMove(models.TransientModel):
 
     @api.depends("lead_id", "stage_id")
     def _compute_missing_fields(self):
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         for wizard in self:
-            stage_rules = rules.get(wizard.stage_id.id)
-            missing = [name for name in stage_rules["required_fields"]
+            stage_rules = rules.stages.get(wizard.stage_id.id)
+            missing = [name for name in stage_rules.required_fields
                        if wizard.lead_id._is_stage_value_missing(name, {})] if stage_rules and wizard.lead_id else []
             wizard.missing_fields = f",{','.join(missing)}," if missing else False
 
     @api.depends("lead_id", "stage_id")
     def _compute_blocking(self):
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         for wizard in self:
             problems, needs_activity = [], False
             lead, stage = wizard.lead_id, wizard.stage_id
             if lead and stage and stage != lead.stage_id:
                 problems = lead._get_stage_move_problems(stage.id)
-                needs_activity = bool(problems) and rules[stage.id]["require_next_activity"] \
+                needs_activity = bool(problems) and rules.stages[stage.id].require_next_activity \
                     and lead.id not in lead._get_planned_next_activity_leads(lead)
             wizard.blocking = "\n".join(problems) or False
             wizard.needs_activity = needs_activity
 
     @api.depends("lead_id", "stage_id")
     def _compute_item_ids(self):
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
+        rules = self.env["crm.stage"]._get_process_rules()
         for wizard in self:
             lead, stage = wizard.lead_id, wizard.stage_id
             lines = lead.stage_move_line_ids if lead and stage and stage != lead.stage_id \
@@ -117,8 +117,8 @@ class CrmLeadStageMove(models.TransientModel):
         row = arch.xpath("//field[@name='lead_ids']/list")
         if view_type != "form" or not row:
             return arch, view
-        rules = self.env["crm.stage"]._get_process_rules()["stages"]
-        names = frozenset(name for stage in rules.values() for name in stage["required_fields"])
+        rules = self.env["crm.stage"]._get_process_rules()
+        names = frozenset(name for stage in rules.stages.values() for name in stage.required_fields)
         labels = self.env["crm.lead"]._get_stage_field_labels(names)
         for name in sorted(names, key=labels.get):
             missing = f"',{name},' in (parent.missing_fields or '')"
