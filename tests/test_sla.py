@@ -18,6 +18,7 @@ from odoo.tests.common import tagged, users, warmup
 from odoo.tools import mute_logger
 
 from odoo.addons.crm.tests.common import TestCrmCommon
+from odoo.addons.sales_process_stages.tools.sweep import run_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -563,7 +564,7 @@ class TestSlaConcurrency(SlaCommon):
         worker_b.env.cr.execute("SELECT count(*) FROM crm_lead")
         self.assertEqual(worker_a._sla_sweep_escalate(4), 4)
         worker_a.env.cr.commit()
-        self.assertEqual(worker_b._sla_sweep_batch(worker_b._sla_sweep_escalate, 100, True), 6)
+        self.assertEqual(run_batch(worker_b.env, lambda: worker_b._sla_sweep_escalate(100), True), 6)
         self.assertEqual(self._escalations(), dict.fromkeys(self.lead_ids, 1))
 
 

@@ -8,8 +8,6 @@ Each step selects its batch set-based from the partial indexes of the SLA dates 
 an automation rule "when the SLA status becomes Overdue" fires from the sweep as from a user's
 write. Batches are committed on their own and survive one bad record (``tools/sweep.py``)."""
 
-import threading
-import time
 from collections import defaultdict
 
 from markupsafe import escape
@@ -25,7 +23,7 @@ from ..tools.sla_state import (
     sla_state_changes_sql,
     sla_state_sql,
 )
-from ..tools.sweep import check_scheduler, process_or_skip, run_batch
+from ..tools.sweep import SweepStep, check_scheduler, default_auto_commit, process_or_skip, run_sweep
 
 
 class CrmLead(models.Model):
@@ -55,29 +53,20 @@ class CrmLead(models.Model):
         """
         check_scheduler(self.env, _("The SLA sweep"))
         if auto_commit is None:
-            auto_commit = not getattr(threading.current_thread(), "testing", False)
-        stop_at = time.monotonic() + time_limit
+            auto_commit = default_auto_commit()
         Lead = self.sudo().with_context(mail_notify_force_send=False)
         skipped = set()  # leads this run could not process: not selected again
-        steps = [(lambda limit: Lead._sla_sweep_resume_holds(limit, skipped), escalation_batch_size)]
+        remaining = Lead._sla_sweep_remaining
+        steps = [SweepStep(lambda limit: Lead._sla_sweep_resume_holds(limit, skipped), escalation_batch_size,
+                           remaining)]
         # the most urgent state first: a lead past both dates turns overdue at once
-        steps += [(lambda limit, state=state: Lead._sla_sweep_state(state, limit, skipped), batch_size)
+        steps += [SweepStep(lambda limit, state=state: Lead._sla_sweep_state(state, limit, skipped), batch_size,
+                            remaining)
                   for state, __ in SLA_THRESHOLDS]
-        steps += [(lambda limit: Lead._sla_sweep_escalate(limit, skipped), escalation_batch_size),
-                  (lambda limit: Lead._sla_sweep_notify_leaders(limit, skipped), escalation_batch_size)]
-        done = 0
-        for step, limit in steps:
-            while limit > 0:
-                count = Lead._sla_sweep_batch(step, limit, auto_commit)
-                done += count
-                if count < limit:
-                    break
-                if time.monotonic() >= stop_at:
-                    remaining = Lead._sla_sweep_remaining()
-                    self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-                    return done
-        Lead._sla_sweep_wake_next()
-        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        steps += [SweepStep(lambda limit: Lead._sla_sweep_escalate(limit, skipped), escalation_batch_size, remaining),
+                  SweepStep(lambda limit: Lead._sla_sweep_notify_leaders(limit, skipped), escalation_batch_size,
+                            remaining, finished=Lead._sla_sweep_wake_next)]
+        done, __ = run_sweep(self.env, steps, time_limit, auto_commit)
         return done
 
     @api.model
@@ -98,12 +87,6 @@ class CrmLead(models.Model):
         next_date = self.env.cr.fetchone()[0]
         if next_date:
             self._sla_wake_sweep(next_date)
-
-    def _sla_sweep_batch(self, step, limit, auto_commit):
-        """Run one batch of a step, committed on its own out of tests. A batch that meets the
-        batch of another worker on the same leads gives way and runs again on a fresh snapshot
-        (``tools/sweep.py``)."""
-        return run_batch(self.env, lambda: step(limit), auto_commit)
 
     def _sla_sweep_lock(self, where, order, limit, skipped, *columns):
         """Take from the queue at most ``limit`` leads matching ``where`` that no other

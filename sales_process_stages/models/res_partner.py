@@ -10,8 +10,6 @@ contact, in the background). The ORM computes it (``compute=``) when a contact i
 joins another company; a client never writes it (``_check_customer_status_written``)."""
 
 import logging
-import threading
-import time
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -25,7 +23,14 @@ from ..tools.customer_status import (
     customer_status_sql,
     parse_threshold,
 )
-from ..tools.sweep import CONCURRENCY_ERRORS, check_scheduler, process_or_skip, run_batch
+from ..tools.sweep import (
+    CONCURRENCY_ERRORS,
+    SweepStep,
+    check_scheduler,
+    default_auto_commit,
+    process_or_skip,
+    run_sweep,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -189,51 +194,35 @@ class ResPartner(models.Model):
         """
         check_scheduler(self.env, _("The customer status sweep"))
         if auto_commit is None:
-            auto_commit = not getattr(threading.current_thread(), "testing", False)
+            auto_commit = default_auto_commit()
         if batch_size <= 0:
             return 0
-        stop_at = time.monotonic() + time_limit
         Partner = self.sudo()
         Param = self.env["ir.config_parameter"].sudo()
         __, count, months = Partner._customer_status_settings()
         settings = f"{count},{months}"
-        steps = [False]  # the contacts due
-        if Param.get_param(APPLIED_PARAM) != settings:
-            steps.insert(0, True)  # every contact: the settings changed
-        done = 0
         skipped = set()  # contacts this run could not process: not selected again
-        for every_contact in steps:
-            while True:
-                updated = Partner._customer_status_sweep_batch(every_contact, batch_size, auto_commit, skipped)
-                done += updated
-                if updated < batch_size:
-                    break
-                if time.monotonic() >= stop_at:
-                    self.env["ir.cron"]._notify_progress(
-                        done=done, remaining=Partner._customer_status_remaining(every_contact))
-                    return done
-            if every_contact:
-                Param.set_param(APPLIED_PARAM, settings)
-                if auto_commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        steps = []
+        if Param.get_param(APPLIED_PARAM) != settings:
+            # every contact first: the settings changed (applied once that step ran to its end)
+            steps.append(SweepStep(
+                lambda limit: Partner._customer_status_sweep_step(True, limit, skipped), batch_size,
+                lambda: Partner._customer_status_remaining(True),
+                finished=lambda: Param.set_param(APPLIED_PARAM, settings)))
+        steps.append(SweepStep(lambda limit: Partner._customer_status_sweep_step(False, limit, skipped), batch_size,
+                               Partner._customer_status_remaining))
+        done, __ = run_sweep(self.env, steps, time_limit, auto_commit)
         return done
 
-    def _customer_status_sweep_batch(self, every_contact, limit, auto_commit, skipped=None):
-        """One batch, committed on its own out of tests; it gives way to another transaction on
-        the same contacts and runs again on a fresh snapshot (``tools/sweep.py``). A batch that
-        fails is done again contact by contact (halving): a contact whose status cannot be
-        computed (a won date out of range written around the checks) is logged and skipped, the
-        others get theirs.
+    def _customer_status_sweep_step(self, every_contact, limit, skipped):
+        """One batch (run by ``tools/sweep.run_sweep``: committed on its own out of tests, given
+        way to another transaction on the same contacts). A batch that fails is done again
+        contact by contact (halving): a contact whose status cannot be computed (a won date out
+        of range written around the checks) is logged and skipped, the others get theirs.
 
         :param every_contact: among every contact (the settings changed), else among those due
         :param skipped: ids of the contacts this run skipped (not selected again), updated
         :return: number of contacts updated (at least those selected, when some were skipped)"""
-        skipped = set() if skipped is None else skipped
-        return run_batch(self.env, lambda: self._customer_status_sweep_step(every_contact, limit, skipped),
-                         auto_commit)
-
-    def _customer_status_sweep_step(self, every_contact, limit, skipped):
         if every_contact:
             contacts = None
         else:

@@ -2,6 +2,10 @@
 (``check_scheduler``); their batches each committed on its own out of tests, giving way to
 another worker on the same rows, and surviving any one record.
 
+``run_sweep`` is the crons' one batch-and-commit loop: each step runs by batches until one comes
+back short; past the time limit the run reports the work left to the scheduler
+(``ir.cron._notify_progress``), which runs it again at once.
+
 ``run_batch`` runs a batch: committed out of tests; when it meets the batch of another worker
 (serialization failure, lock not available, deadlock) it rolls back and runs again on a fresh
 snapshot.
@@ -14,6 +18,10 @@ setting) never stops the sweep for the database: it costs a few savepoints, not 
 """
 
 import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from psycopg2 import errors as pg_errors
 
@@ -33,6 +41,51 @@ def check_scheduler(env, sweep):
     :param sweep: the sweep's name as users read it"""
     if not (env.su or env.user._is_system()):
         raise ValidationError(env._("%(sweep)s is run by the scheduler, not by users.", sweep=sweep))
+
+
+def default_auto_commit():
+    """Commit each batch out of tests only (a test's transaction is rolled back at its end)."""
+    return not getattr(threading.current_thread(), "testing", False)
+
+
+@dataclass(frozen=True)
+class SweepStep:
+    """One step of a sweep: ``run(limit)`` processes one batch of at most ``limit`` records and
+    returns how many it processed; ``remaining()`` counts what this step and the next ones have
+    left (the scheduler's progress); ``finished()``, when given, runs once the step has no
+    batch left (in the last batch's transaction, committed with it)."""
+
+    run: Callable[[int], int]
+    limit: int
+    remaining: Callable[[], int]
+    finished: Callable[[], None] | None = None
+
+
+def run_sweep(env, steps, time_limit, auto_commit):
+    """Run the ``steps`` (``SweepStep``) in order, each by batches (``run_batch``: committed out
+    of tests, given way to another worker) until a batch comes back short of its limit. After
+    ``time_limit`` seconds the run stops between two batches and reports the work left
+    (``ir.cron._notify_progress``): the scheduler runs it again at once, and the next run resumes
+    where this one stopped.
+
+    :return: (records processed, whether every step ran to its end)"""
+    stop_at = time.monotonic() + time_limit
+    done = 0
+    for step in steps:
+        while step.limit > 0:
+            count = run_batch(env, lambda step=step: step.run(step.limit), auto_commit)
+            done += count
+            if count < step.limit:
+                break
+            if time.monotonic() >= stop_at:
+                env["ir.cron"]._notify_progress(done=done, remaining=step.remaining())
+                return done, False
+        if step.finished:
+            step.finished()
+            if auto_commit:
+                env.cr.commit()  # pylint: disable=invalid-commit
+    env["ir.cron"]._notify_progress(done=done, remaining=0)
+    return done, True
 
 
 def run_batch(env, step, auto_commit, attempts=3):
