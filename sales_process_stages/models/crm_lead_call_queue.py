@@ -135,7 +135,7 @@ class CrmLeadCallQueue(models.Model):
                AND l.team_id = ANY(%(process_teams)s) AND %(phone)s IS NOT NULL
         """, day=SALESPERSON_DAY_SQL, first_contact=FIRST_CONTACT_PENDING_SQL,
             no_answer=NO_ANSWER_PENDING_SQL, follow_up=FOLLOW_UP_DUE_SQL, open=OPEN_LEAD_SQL,
-            phone=self.PHONE_SQL, process_teams=sorted(self.env["crm.stage"]._get_process_rules()["process_teams"]))
+            phone=self.PHONE_SQL, process_teams=sorted(self.env["crm.stage"]._get_process_rules().process_teams))
 
     @api.depends("queue_group", "sla_deadline", "due_activity_id", "call_no_answer_date")
     @api.depends_context("uid", "lang", "tz")
