@@ -577,7 +577,7 @@ class TestSlaSweepFiresAutomations(AutomationCommon):
         self.env["crm.lead"].flush_model()
         with self.mock_datetime_and_now(T0 + timedelta(days=3)):
             self.env["crm.lead"]._cron_sweep_sla()
-            self.env["crm.lead"].flush_model()
+            self.flush_tracking()
         self.assertEqual(new_lead.sla_state, "overdue")
         self.assertEqual(new_lead.user_id, self.manager, "the rule fired from the sweep: the team leader has it")
         self.assertGreater(new_lead.write_date, written_at, "written through the ORM: write_date follows")

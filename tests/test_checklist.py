@@ -90,6 +90,26 @@ class TestChecklist(TestSalesProcessCommon):
         self.assertFalse(activity.exists())
         self.assertEqual(mandatory.state, "open")
 
+    def test_items_of_a_stage_left_are_no_longer_overdue(self):
+        """An open item past its date is overdue (red) while the lead is in its stage; the optional
+        item of a stage the lead has left stays open, no longer overdue, in the list and the filter."""
+        lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
+        brochure = self._lines(lead, self.stage_new).filtered(lambda line: not line.is_mandatory)
+        brochure.sudo().date_deadline = fields.Date.today() - timedelta(days=3)
+        Line = self.env["crm.lead.checklist.line"]
+        self.assertTrue(brochure.is_overdue)
+        self.assertIn(brochure, Line.search([("is_overdue", "=", True)]))
+        self._complete(lead, self.stage_new)
+        self._plan_activity(lead)
+        lead.write({"stage_id": self.stage_offer.id})
+        self.assertEqual(brochure.state, "open", "optional: still open, it can be done")
+        self.assertFalse(brochure.is_overdue)
+        self.assertNotIn(brochure, Line.search([("is_overdue", "=", True)]))
+        self.assertIn(brochure, Line.search([("is_overdue", "=", False)]))
+        lead.write({"stage_id": self.stage_new.id})  # back in its stage: overdue again
+        self.assertTrue(brochure.is_overdue)
+        self.assertIn(brochure, Line.search([("is_overdue", "!=", False)]))
+
     def test_open_mandatory_items_block_leaving_forward_only(self):
         lead = self._new_leads(expected_revenue=10, partner_id=self.customer.id)
         with self.assertRaises(UserError) as error:

@@ -210,6 +210,22 @@ class TestLoss(TestSalesProcessCommon):
         self.assertIn("allows winning only from", str(error.exception))
         self.assertIn("Close the deal", str(error.exception))
 
+    def test_won_is_offered_only_where_the_pipeline_wins(self):
+        """The form's "Won" is shown where the lead may be won from its stage, hidden elsewhere."""
+        lead = self._new_leads(date_deadline=self._today(10), expected_revenue=10, partner_id=self.customer.id)
+        arch = lead.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn("or not can_win", arch)
+        self.assertTrue(lead.can_win, "no restriction: won from any stage, as in Odoo")
+        self.team_process.won_from_stage_ids = self.stage_closing
+        lead.invalidate_recordset(["can_win"])
+        self.assertFalse(lead.can_win)
+        self._complete(lead, self.stage_new)
+        lead.write({"stage_id": self.stage_offer.id})
+        self._complete(lead, self.stage_offer)
+        self._plan_activity(lead)
+        lead.write({"stage_id": self.stage_closing.id})
+        self.assertTrue(lead.can_win)
+
     # ------------------------------------------------------------
     # speed
     # ------------------------------------------------------------

@@ -24,6 +24,12 @@ class TestScreens(TestSalesProcessCommon):
         self.assertEqual(len(badges), 3, "on hold, the time budget, the days in stage")
         self.assertFalse(kanban.xpath(f"{badge}//i[contains(@class, 'fa-clock-o')]"))
         self.assertTrue(kanban.xpath(f"{badge}//i[contains(@class, 'fa-hourglass')]"))
+        self.assertEqual(badges[0].xpath(".//t/@t-out"), ["record.sla_hold_until.value"], "on hold: until when")
+        self.assertEqual(badges[2].get("t-elif"), "record.in_process_pipeline.raw_value",
+                         "days in stage in configured pipelines only: plain Odoo's cards elsewhere")
+        self.assertTrue(self._new_leads().in_process_pipeline)
+        plain = self.env["crm.lead"].create({"name": "Plain", "team_id": self.sales_team_1.id})
+        self.assertFalse(plain.in_process_pipeline)
         first = badges[0].getprevious()
         self.assertEqual(first.get("t-if"), "record.probability.raw_value == 100 or !record.active.raw_value",
                          "won and lost cards: no badge")

@@ -437,6 +437,20 @@ class TestFirstResponseReport(SpeedCommon):
         self.domain = [*self.domain, ("user_id", "=", self.user_sales_manager.id)]
         self.assertEqual(self._groups([])[None][:2], (4, 2.5), "the median of an even count: the middle two's mean")
 
+    def test_opens_on_the_last_30_days_by_salesperson_in_minutes(self):
+        """The pivot opens by salesperson (no week columns pushing the total off-screen), on the
+        leads created in the last 30 days, its time in minutes (a true median too)."""
+        action = self.env.ref(f"{MODULE}.crm_lead_first_response_report_action")
+        self.assertIn("'search_default_last_30_days': 1", action.context)
+        pivot = self.Report.get_views([(False, "pivot")])["views"]["pivot"]["arch"]
+        self.assertNotIn('type="col"', pivot)
+        self.assertIn('name="first_response_minutes"', pivot)
+        groups = self.Report.web_read_group(self.domain, ["first_response_minutes:median", "__count"], [],
+                                            lazy=False)["groups"]
+        self.assertAlmostEqual(groups[0]["first_response_minutes"], 180.0, msg="3 hours, the median of the ten")
+        search = self.Report.get_views([(False, "search")])["views"]["search"]["arch"]
+        self.assertIn('name="last_30_days"', search)
+
     def test_salesman_sees_own_leads(self):
         self.leads[:2].user_id = self.user_sales_salesman
         rows = self.Report.with_user(self.user_sales_salesman).search(self.domain)

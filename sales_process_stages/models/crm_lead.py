@@ -255,8 +255,8 @@ class CrmLead(models.Model):
            activities;
         2. ``_apply_transition_fixed_probability`` (``crm_lead_fixed_probability.py``): the stage's
            probability, where the write did not set it already;
-        3. ``_apply_transition_sla`` (``crm_lead_sla.py``): the stay's SLA deadline and state, after
-           the checklist (its activities may extend the deadline);
+        3. ``_apply_transition_sla`` (``crm_lead_sla.py``): the stay's SLA deadline and state (the
+           checklist's activities are no planned next activity: they never move the deadline);
         4. ``_apply_transition_first_response`` (``crm_lead_first_response.py``): the first move out
            of the first stage;
         5. ``_apply_transition_history`` (``crm_lead_history.py``): the stays end and start, after

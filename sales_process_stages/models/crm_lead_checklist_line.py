@@ -90,11 +90,15 @@ class CrmLeadChecklistLine(models.Model):
          "A lead has each checklist item of a stage once."),
     ]
 
-    @api.depends("state", "date_deadline")
+    @api.depends("state", "date_deadline", "stage_id", "lead_id.stage_id")
     def _compute_is_overdue(self):
+        """Open, past its due date, in the stage the lead is in: an item of a stage the lead has left
+        (optional ones stay open) is no longer due. The lead read as superuser: the assignee may have
+        no CRM rights."""
         today = fields.Date.context_today(self)
         for line in self:
-            line.is_overdue = line.state == "open" and bool(line.date_deadline) and line.date_deadline < today
+            line.is_overdue = line.state == "open" and bool(line.date_deadline) and line.date_deadline < today \
+                and line.stage_id == line.sudo().lead_id.stage_id
 
     @api.depends("lead_id")
     def _compute_lead_context(self):
@@ -125,8 +129,14 @@ class CrmLeadChecklistLine(models.Model):
     def _search_is_overdue(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise ValidationError(_("Operation not supported"))
-        domain = [("state", "=", "open"), ("date_deadline", "<", fields.Date.context_today(self))]
-        return domain if (operator == "=") == value else ["!", *domain]
+        self.env["crm.lead"].flush_model(["stage_id"])
+        self.flush_model(["state", "date_deadline", "stage_id", "lead_id"])
+        overdue = SQL("""(
+            SELECT line.id FROM crm_lead_checklist_line line
+              JOIN crm_lead lead ON lead.id = line.lead_id AND lead.stage_id = line.stage_id
+             WHERE line.state = 'open' AND line.date_deadline < %s
+        )""", fields.Date.context_today(self))
+        return [("id", "in" if (operator == "=") == value else "not in", overdue)]
 
     # ------------------------------------------------------------
     # ORM: the line guards its own state, whatever the path (RPC, import, mass edit, form)

@@ -21,6 +21,17 @@ class CrmLead(models.Model):
     # Pipelines using their own stages only: the status bar offers no shared stage
     team_own_stages_only = fields.Boolean(related="team_id.own_stages_only", string="Pipeline Uses Own Stages Only")
 
+    # the pipeline wins its deals from some stages only (``crm.team.won_from_stage_ids``): the form
+    # offers "Won" only there (the server refuses it elsewhere, on every path)
+    can_win = fields.Boolean("Can Be Won From Its Stage", compute="_compute_can_win")
+
+    @api.depends("stage_id", "team_id")
+    def _compute_can_win(self):
+        rules = self.env["crm.stage"]._get_process_rules()
+        for lead in self:
+            policy = rules.teams.get(lead.team_id.id)
+            lead.can_win = not (policy and policy.won_from_stage_ids) or lead.stage_id.id in policy.won_from_stage_ids
+
     @api.depends("stage_id", "team_id")
     def _compute_stage_required_fields(self):
         rules = self.env["crm.stage"]._get_process_rules()

@@ -25,7 +25,7 @@ Checked in the transition's check step (``crm_lead.py``), with every other conce
 
 from collections import defaultdict
 
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.stage_transition import RESTORED
@@ -36,6 +36,16 @@ PROCESS_OWNED_FIELDS = ("date_last_stage_update",)
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
+
+    # the lead's pipeline is one someone configured: the card shows the process's badges there
+    # only (a pipeline nobody configured looks as in plain Odoo)
+    in_process_pipeline = fields.Boolean("In a Configured Pipeline", compute="_compute_in_process_pipeline")
+
+    @api.depends("team_id")
+    def _compute_in_process_pipeline(self):
+        process_teams = self.env["crm.stage"]._get_process_rules().process_teams
+        for lead in self:
+            lead.in_process_pipeline = lead.team_id.id in process_teams
 
     # ------------------------------------------------------------
     # ORM

@@ -15,6 +15,8 @@ from markupsafe import escape
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.base_automation.models.base_automation import WRITE_TRIGGERS
+
 from ..tools.sla_state import (
     SLA_PRIORITY,
     SLA_SWEEP_DATE_FIELDS,
@@ -120,13 +122,20 @@ class CrmLead(models.Model):
         for items, lead_ids in groups.items():
             vals = dict(items)
             leads = self.browse(lead_ids)
-            if not self._track_get_fields().intersection(vals):
-                # none of these fields is tracked (the SLA's dates and status; a hold's end is): the
-                # chatter has nothing to compare, so Odoo's tracking does not read every tracked field
-                # of the batch before and after (most of the write's time); a field set to be tracked
-                # is tracked again
+            if self._sla_sweep_write_untracked(vals):
                 leads = leads.with_context(mail_notrack=True)
             skipped.update(process_or_skip(leads, lambda batch, vals=vals: batch.write(vals), what).ids)
+
+    def _sla_sweep_write_untracked(self, vals):
+        """Whether writing ``vals`` can skip Odoo's tracking: none of the fields is tracked (the
+        SLA's status and dates are not; a hold's end is), and no automation rule reacts to a
+        change of a lead (whose own writes, run inside this one, must be tracked as a user's).
+        Tracking reads every tracked field of the batch before and after the write: most of the
+        write's time when nothing tracked changes."""
+        if self._track_get_fields().intersection(vals):
+            return False
+        return not self.env["base.automation"].sudo().search_count(
+            [("model_name", "=", self._name), ("trigger", "in", WRITE_TRIGGERS)], limit=1)
 
     def _sla_sweep_state(self, state, limit, skipped=None):
         """Running SLAs turning ``state``: their state becomes the one ``SLA_THRESHOLDS`` defines

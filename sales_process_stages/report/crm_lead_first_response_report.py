@@ -43,6 +43,9 @@ class CrmLeadFirstResponseReport(models.Model):
         "First Response Time (Median)", readonly=True, aggregator="median",
         help="Median time from creation to the first response (hours), counted as the SLA of the stage the "
         "lead was created in counts.")
+    first_response_minutes = fields.Float(
+        "First Response (Minutes, Median)", readonly=True, aggregator="median", digits=(16, 0),
+        help="The median first response time in minutes: what a first-contact SLA of minutes reads.")
     within_sla_rate = fields.Float(
         "Within SLA (%)", readonly=True, aggregator="avg",
         help="Of the leads created in a stage with an SLA, the share whose first response came within it.")
@@ -64,6 +67,7 @@ class CrmLeadFirstResponseReport(models.Model):
                        lead.stage_id,
                        lead.type,
                        lead.first_response_hours,
+                       lead.first_response_hours * 60 AS first_response_minutes,
                        CASE WHEN lead.first_response_sla_hours > 0
                             THEN CASE WHEN lead.first_response_within_sla THEN 100.0 ELSE 0.0 END
                        END AS within_sla_rate
