@@ -296,6 +296,25 @@ class TestCallQueue(CallsCommon):
         self.assertFalse(Queue.search([("lead_id", "in", plain_leads.ids)]))
 
     @users("user_sales_salesman")
+    def test_next_hands_out_the_top_lead_and_holds_it(self):
+        """"Next" opens the top lead and holds it for the rep: "Next" again hands out the following
+        one; the call's outcome ends the hold; a hold times out after 5 minutes."""
+        Queue = self.env["crm.lead.call.queue"]
+        now = fields.Datetime.now()
+        with self.mock_datetime_and_now(now):
+            first = Queue.action_call_next()
+            self.assertEqual(first["res_id"], self.new_old.id, "the top of the queue")
+            self.assertEqual(self.new_old.call_held_by_id, self.env.user)
+            self.assertEqual(Queue.action_call_next()["res_id"], self.new_recent.id, "the one held is skipped")
+            self.new_old.action_call_no_answer()  # the outcome ends the hold
+            self.assertFalse(self.new_old.call_held_by_id)
+        with self.mock_datetime_and_now(now + timedelta(minutes=6)):
+            self.assertEqual(Queue.action_call_next()["res_id"], self.new_recent.id,
+                             "its hold timed out: handed out again")
+            with self.assertRaises(ValidationError, msg="the hold is the process's to write"):
+                self.new_recent.with_env(self.env).write({"call_held_by_id": False})
+
+    @users("user_sales_salesman")
     def test_calls_from_the_row(self):
         row = self._queue().filtered(lambda row: row.name == "New recent")
         self.assertEqual(row.action_open_lead()["res_id"], self.new_recent.id)

@@ -12,6 +12,9 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+# a call's outcome ends the hold "Next" put on the lead
+CALL_HOLD_ENDED = {"call_held_by_id": False, "call_held_until": False}
+
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
@@ -23,6 +26,10 @@ class CrmLead(models.Model):
     call_no_answer_date = fields.Datetime(
         "Last No Answer", readonly=True, copy=False,
         help="When the last call attempt got no answer, until a call reaches the customer.")
+    # the call queue's "Next" hands the lead to a rep for a few minutes (``crm.lead.call.queue``):
+    # until they log the call's outcome or the hold times out, "Next" hands out the following lead
+    call_held_by_id = fields.Many2one("res.users", string="Call Held By", readonly=True, copy=False)
+    call_held_until = fields.Datetime("Call Held Until", readonly=True, copy=False)
 
     @api.depends_context("uid")
     def _compute_call_attempt_count(self):
@@ -33,7 +40,7 @@ class CrmLead(models.Model):
 
     @api.model
     def _get_process_computed_fields(self):
-        return super()._get_process_computed_fields() | {"call_no_answer_date"}
+        return super()._get_process_computed_fields() | {"call_no_answer_date", "call_held_by_id", "call_held_until"}
 
     @api.model
     def _get_call_activity_type(self):
@@ -61,7 +68,7 @@ class CrmLead(models.Model):
     def action_call_done(self):
         """A call reached the customer: the planned call is done (or one is logged), nothing is reset."""
         self._call_log(_("Call done"), reached=True)
-        self._write_call_fields({"call_no_answer_date": False})
+        self._write_call_fields({"call_no_answer_date": False, **CALL_HOLD_ENDED})
         return True
 
     def action_call_no_answer(self):
@@ -77,7 +84,7 @@ class CrmLead(models.Model):
         :return: the lost dialog to offer, or False
         """
         self._call_log(_("No answer"), reached=False, planned=planned)
-        self._write_call_fields({"call_no_answer_date": fields.Datetime.now()})
+        self._write_call_fields({"call_no_answer_date": fields.Datetime.now(), **CALL_HOLD_ENDED})
         self._call_plan_retry()
         return self._call_offer_loss()
 

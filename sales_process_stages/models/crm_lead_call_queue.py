@@ -9,6 +9,12 @@ salesperson's own (their time zone). A lead is in one group, the first that appl
 3. *No answer*: its last call attempt, before today, got no answer (the retry planned after it is
    due); the largest expected revenue first.
 
+*Next* hands the rep the top lead of their queue and holds it for them for a few minutes
+(``CALL_HOLD_MINUTES``): the next *Next* hands out the following one, until they log the call's
+outcome (which ends the hold) or the hold times out. A lead held by another user (a manager
+working a rep's queue) is left out of *Next*, never handed twice at once: the row is taken with
+``FOR UPDATE SKIP LOCKED``.
+
 Within a group, Odoo's priority stars come first. Only leads someone can call are queued (a
 phone or mobile number on the lead or its customer), and only in pipelines someone configured
 (the pipelines nobody configured behave as in plain Odoo: no queue). "Why Now" says what put the
@@ -18,13 +24,19 @@ attempt).
 The groups' conditions are SQL shared with the daily review (``crm.lead.daily.review``).
 """
 
-from odoo import api, fields, models
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.misc import format_date, format_datetime
 
 from odoo.addons.crm.models.crm_stage import AVAILABLE_PRIORITIES
 
 from ..tools.sla_state import SLA_STATES
+
+# how long "Next" holds a lead for the rep it was handed to
+CALL_HOLD_MINUTES = 5
 
 # The day of the lead's salesperson: ``d.today`` (a date), ``d.tomorrow_start`` (naive UTC).
 SALESPERSON_DAY_SQL = SQL("""
@@ -66,7 +78,8 @@ class CrmLeadCallQueue(models.Model):
     _depends = {
         "crm.lead": ["name", "type", "user_id", "team_id", "company_id", "stage_id", "partner_id", "contact_name",
                      "phone", "mobile", "priority", "expected_revenue", "create_date", "sla_state", "sla_deadline",
-                     "active", "probability", "first_response_date", "call_no_answer_date"],
+                     "active", "probability", "first_response_date", "call_no_answer_date", "call_held_by_id",
+                     "call_held_until"],
         "crm.stage": ["is_won"],
         "res.partner": ["phone", "mobile", "tz"],
         "res.company": ["currency_id"],
@@ -172,6 +185,39 @@ class CrmLeadCallQueue(models.Model):
             "view_mode": "form",
             "views": [(False, "form")],
             "name": self.name,
+        }
+
+    def action_call_next(self):
+        """Open the top lead of the user's queue that nobody holds, and hold it for them for
+        ``CALL_HOLD_MINUTES`` minutes (the leads they hold are skipped: "Next" again moves on)."""
+        now = fields.Datetime.now()
+        queue = self.search([("user_id", "=", self.env.uid)])
+        candidates = self.env["crm.lead"].browse(queue.lead_id.ids)
+        if not candidates:
+            raise UserError(_("Nothing to call now: your queue is empty."))
+        # the queue's order, without the leads held (by anyone, the user included) that no other
+        # request holds right now either: the first one free is taken
+        self.env["crm.lead"].flush_model(["call_held_until"])
+        self.env.cr.execute(SQL("""
+            SELECT id FROM crm_lead
+             WHERE id = ANY(%(ids)s) AND (call_held_until IS NULL OR call_held_until <= %(now)s)
+             ORDER BY array_position(%(ids)s, id)
+             LIMIT 1
+               FOR UPDATE SKIP LOCKED
+        """, ids=candidates.ids, now=now))
+        row = self.env.cr.fetchone()
+        if not row:
+            raise UserError(_("Nothing to call now: your queue is empty, or you hold every lead in it."))
+        lead = self.env["crm.lead"].browse(row[0])
+        lead._write_call_fields({"call_held_by_id": self.env.uid,
+                                 "call_held_until": now + timedelta(minutes=CALL_HOLD_MINUTES)})
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": lead.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "name": lead.name,
         }
 
     def action_call_done(self):
