@@ -28,8 +28,8 @@ class CrmLead(models.Model):
         help="When the last call attempt got no answer, until a call reaches the customer.")
     # the call queue's "Next" hands the lead to a rep for a few minutes (``crm.lead.call.queue``):
     # until they log the call's outcome or the hold times out, "Next" hands out the following lead
-    call_held_by_id = fields.Many2one("res.users", string="Call Held By", readonly=True, copy=False)
-    call_held_until = fields.Datetime("Call Held Until", readonly=True, copy=False)
+    call_held_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    call_held_until = fields.Datetime(readonly=True, copy=False)
 
     @api.depends_context("uid")
     def _compute_call_attempt_count(self):
