@@ -239,6 +239,23 @@ class TestChecklistAssignee(TestSalesProcessCommon):
             other.with_user(self.env.user).action_done()
 
     @users("user_engineer")
+    def test_assignee_note_and_file_in_the_lead_chatter(self):
+        """Done on the line: the lead's chatter shows the assignee's note and file, not the item's
+        instructions."""
+        line = self.env["crm.lead.checklist.line"].search([])
+        line.sudo().item_id.description = "Check the roof's orientation and shading"
+        line.activity_id.sudo().note = "<p>Check the roof's orientation and shading</p>"
+        line.write({"note": "Roof faces south, no shading", "file_ids": [(0, 0, {
+            "name": "roof.jpg", "raw": b"jpeg", "res_model": "crm.lead.checklist.line", "res_id": line.id})]})
+        line.action_done()
+        message = self.lead.sudo().message_ids.filtered(
+            lambda message: message.subtype_id == self.env.ref("mail.mt_activities"))[:1]
+        self.assertIn("Roof faces south, no shading", message.body)
+        self.assertNotIn("orientation and shading", message.body, "the instructions were the assignee's")
+        self.assertEqual(message.attachment_ids.mapped("name"), ["roof.jpg"])
+        self.assertEqual(line.file_ids.mapped("name"), ["roof.jpg"], "the file stays on the item too")
+
+    @users("user_engineer")
     def test_assignee_marks_the_activity_done_from_my_activities(self):
         activity = self.env["mail.activity"].search([("user_id", "=", self.env.uid)])
         self.assertEqual(activity.summary, "Technical feasibility")

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -177,7 +179,7 @@ class CrmLeadChecklistLine(models.Model):
             super(CrmLeadChecklistLine, self - changing).write(vals)
         if state == "done":
             # the line's activity is done with it (an activity marked done first is done already)
-            activities.filtered("active").action_feedback(feedback=_("Checklist item done"))
+            changing._done_activities(activities.filtered("active"))
         elif state in ("skipped", "cancelled", "waiting"):
             activities.exists().unlink()  # a lost lead's activities are deleted by mail already
         if state == "done":
@@ -187,6 +189,19 @@ class CrmLeadChecklistLine(models.Model):
         elif reopened:
             reopened._wait_again_next_lines()
         return res
+
+    def _done_activities(self, activities):
+        """Mark the lines' ``activities`` done (``mail.activity.action_feedback``, in batch): the
+        lead's chatter says what the assignee did — their note as the feedback, the item's files
+        with it — rather than the item's instructions, which the activity carried for them."""
+        groups = defaultdict(lambda: self.env["mail.activity"].sudo())
+        for line in self:
+            if line.activity_id in activities:
+                groups[(line.note or "").strip(), tuple(line.attachment_ids.ids)] |= line.activity_id.sudo()
+        for (note, attachment_ids), group in groups.items():
+            group.note = False  # the instructions were the assignee's; the chatter keeps what was done
+            group.action_feedback(feedback=note or _("Checklist item done"),
+                                  attachment_ids=list(attachment_ids) or None)
 
     def _check_write_fields(self, vals):
         """Users change what completing an item needs; those who may edit the lead also who does
