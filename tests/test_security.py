@@ -76,6 +76,21 @@ class TestSecurityRpc(TestSalesProcessCommon, JsonRpcMixin, HttpCase):
         self.assertEqual(History.search_count([("lead_id", "=", lead.id)]), stays + 1, "the new stay is recorded")
         self.assertEqual(len(lead.checklist_line_ids.filtered(lambda line: line.stage_id == self.stage_offer)), 2)
 
+    def test_no_context_key_lets_a_salesman_lose_without_a_reason(self):
+        """The loss rule (a reason where the pipeline requires one) holds with every key the addon
+        reads set by the client, as the stage move's does."""
+        self.team_process.lost_reason_required = True
+        lead = self._new_leads()
+        __, refused = self._rpc("crm.lead", "write", [lead.ids, {"active": False}])
+        self.assertEqual(refused and refused[0], "odoo.exceptions.ValidationError")
+        for key in sorted(addon_context_keys()):
+            with self.subTest(key=key):
+                __, error = self._rpc("crm.lead", "write", [lead.ids, {"active": False}],
+                                      {"context": {key: self._context_value(key, lead)}})
+                self.assertEqual(error, refused, "refused exactly as without the key")
+                lead.invalidate_recordset()
+                self.assertTrue(lead.active)
+
     def test_force_is_a_managers_right(self):
         lead = self._new_leads()
         __, error = self._rpc("crm.lead", "_force_stage_move", [lead.ids, self.stage_offer.id, "x"])
